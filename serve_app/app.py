@@ -1,0 +1,29 @@
+"""The FastAPI application: LUNA protocol, routes, and the services they use. No Ray here."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from serve_app import protocol
+from serve_app.routes import detector, service
+from serve_app.services import Services
+from serve_app.version import COMPATIBLE_HANDLERS
+
+ROUTERS = (service.router, detector.router)
+
+
+def create_app(services: Services) -> FastAPI:
+    """An ASGI app serving the LUNA Handlers routes with ``services``."""
+    app = FastAPI(
+        title="Luna-Handlers",
+        version=".".join(map(str, COMPATIBLE_HANDLERS)),
+        # The document is served at LUNA's /1/docs/spec, not FastAPI's defaults.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.services = services
+    protocol.install(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

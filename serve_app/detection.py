@@ -1,0 +1,194 @@
+"""Faces in a request's images: decode, detect (or re-detect in given boxes), apply the policy.
+
+Each image succeeds or fails on its own; the faces of all images of a request go to the
+detector together so that it can batch them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from models.image_ops import nms
+from models.types import FaceDetection
+from serve_app import images
+from serve_app.errors import BAD_WARP_SIZE, MULTIPLE_FACES, LunaError
+from serve_app.estimators import FACE_DETECTOR, Estimators
+from serve_app.exif import extract_exif
+from serve_app.inputs import BoundingBox, ImageInput
+from serve_app.settings import Settings
+
+WARP_SIZE = 250
+# A face found inside a client's box must overlap it at least this much to stand for it.
+BOX_MATCH_IOU = 0.3
+
+
+@dataclass
+class Face:
+    """One face of an image, filled step by step by the estimators that run on it.
+
+    ``box`` is (x1, y1, x2, y2) in image pixels. ``score`` and ``landmarks5`` are None for
+    face warps, whose face position is given rather than detected.
+    """
+
+    box: np.ndarray
+    score: float | None = None
+    landmarks5: np.ndarray | None = None
+
+    @classmethod
+    def from_detection(cls, detection: FaceDetection, offset: tuple[float, float] = (0, 0)) -> Face:
+        """A face from a detector's result, shifted by ``offset`` (crop origin)."""
+        dx, dy = offset
+        box = detection.box + np.array([dx, dy, dx, dy], dtype=np.float32)
+        points = None
+        if detection.landmarks5 is not None:
+            points = detection.landmarks5 + np.array([dx, dy], dtype=np.float32)
+        return cls(box=box, score=detection.score, landmarks5=points)
+
+
+@dataclass
+class ImageResult:
+    """What became of one input image."""
+
+    filename: str
+    error: LunaError | None = None
+    faces: list[Face] = field(default_factory=list)
+    exif: dict[str, Any] | None = None
+    image: np.ndarray | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class DetectOptions:
+    """The detection part of a request's parameters."""
+
+    multiface_policy: int = 1
+    warped: bool = False
+    use_exif: bool = True
+    extract_exif: bool = False
+
+
+class FaceDetectionPipeline:
+    """Turns request images into faces with the configured face detector."""
+
+    def __init__(self, estimators: Estimators, settings: Settings) -> None:
+        self.estimators = estimators
+        self.limits = settings.limits.image_limits()
+
+    async def run(self, inputs: Sequence[ImageInput], options: DetectOptions) -> list[ImageResult]:
+        """One result per input, in order."""
+        if not options.warped:
+            self.estimators.require(FACE_DETECTOR)
+        results = await asyncio.gather(*(self._decode(item, options) for item in inputs))
+        if options.warped:
+            for result in results:
+                if result.error is None:
+                    self._warp_face(result)
+        else:
+            await self._detect(list(zip(inputs, results, strict=True)))
+        for result in results:
+            if result.error is None:
+                _apply_policy(result, options.multiface_policy)
+        return list(results)
+
+    async def _decode(self, item: ImageInput, options: DetectOptions) -> ImageResult:
+        result = ImageResult(item.filename, error=item.error)
+        if item.error is not None or item.data is None:
+            return result
+        data, mimetype = item.data, item.mimetype
+        use_exif = options.use_exif and not options.warped
+
+        def work() -> None:
+            result.image = images.decode(data, mimetype, self.limits, use_exif)
+            if options.extract_exif:
+                result.exif = extract_exif(data)
+
+        try:
+            await asyncio.to_thread(work)
+        except LunaError as exc:
+            result.error = exc
+        return result
+
+    @staticmethod
+    def _warp_face(result: ImageResult) -> None:
+        assert result.image is not None
+        height, width = result.image.shape[:2]
+        if (height, width) != (WARP_SIZE, WARP_SIZE):
+            result.error = LunaError(BAD_WARP_SIZE)
+            return
+        result.faces = [Face(box=np.array([0, 0, width, height], dtype=np.float32))]
+
+    async def _detect(self, pairs: list[tuple[ImageInput, ImageResult]]) -> None:
+        # Whole images, and crops around client boxes, all in one call so they batch.
+        crops: list[np.ndarray] = []
+        owners: list[tuple[ImageResult, BoundingBox | None, tuple[int, int]]] = []
+        for item, result in pairs:
+            if result.error is not None or result.image is None:
+                continue
+            if item.face_bounding_boxes:
+                for box in item.face_bounding_boxes:
+                    crop, origin = _crop_around(result.image, box)
+                    crops.append(crop)
+                    owners.append((result, box, origin))
+            else:
+                crops.append(result.image)
+                owners.append((result, None, (0, 0)))
+        if not crops:
+            return
+        found = await self.estimators.detect_faces(crops)
+        for (result, box, origin), detections in zip(owners, found, strict=True):
+            faces = [Face.from_detection(d, origin) for d in detections]
+            if box is None:
+                result.faces.extend(faces)
+            elif (match := _best_match(faces, box)) is not None:
+                result.faces.append(match)
+        for item, result in pairs:
+            if item.face_bounding_boxes and len(result.faces) > 1:
+                result.faces = _dedupe(result.faces)
+
+
+def _apply_policy(result: ImageResult, policy: int) -> None:
+    if policy == 0 and len(result.faces) > 1:
+        result.error = LunaError(MULTIPLE_FACES, result.filename, len(result.faces))
+        result.faces = []
+    elif policy == 2 and len(result.faces) > 1:
+        # The detector's confidence stands for quality until a quality estimator exists.
+        result.faces = [max(result.faces, key=lambda face: face.score or 0.0)]
+
+
+def _crop_around(image: np.ndarray, box: BoundingBox) -> tuple[np.ndarray, tuple[int, int]]:
+    """The box grown to twice its size (context lets the detector see the whole face)."""
+    height, width = image.shape[:2]
+    cx, cy = box.x + box.width / 2, box.y + box.height / 2
+    half = max(box.width, box.height)
+    x1, y1 = max(0, int(cx - half)), max(0, int(cy - half))
+    x2, y2 = min(width, int(np.ceil(cx + half))), min(height, int(np.ceil(cy + half)))
+    if x2 - x1 < 2 or y2 - y1 < 2:
+        return image[0:1, 0:1], (0, 0)
+    return np.ascontiguousarray(image[y1:y2, x1:x2]), (x1, y1)
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+def _best_match(faces: list[Face], box: BoundingBox) -> Face | None:
+    target = np.array([box.x, box.y, box.x + box.width, box.y + box.height], dtype=np.float32)
+    scored = [(_iou(face.box, target), face) for face in faces]
+    scored = [(iou, face) for iou, face in scored if iou >= BOX_MATCH_IOU]
+    return max(scored, key=lambda pair: pair[0])[1] if scored else None
+
+
+def _dedupe(faces: list[Face]) -> list[Face]:
+    """Two client boxes around one face give one face, not two."""
+    boxes = np.stack([face.box for face in faces])
+    scores = np.array([face.score or 0.0 for face in faces], dtype=np.float32)
+    keep = sorted(nms(boxes, scores, 0.5).tolist())
+    return [faces[i] for i in keep]

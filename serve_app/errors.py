@@ -1,0 +1,94 @@
+"""LUNA error codes and the exception that carries one to the client.
+
+Every error body is ``{"error_code", "desc", "detail", "link"}``. Codes, descriptions and
+detail templates follow LUNA PLATFORM 5's published error list; ``link`` points at the page
+describing the code. Codes marked "ours" cover cases LUNA documents no code for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+ERROR_DOCS = "https://docs.visionlabs.ai/info/luna/troubleshooting/errors-description/code-{code}"
+
+
+@dataclass(frozen=True)
+class ErrorKind:
+    """One LUNA error: code, description, detail template and the HTTP status it answers with."""
+
+    code: int
+    desc: str
+    detail: str
+    status: int = 400
+
+    def body(self, *args: Any) -> dict[str, Any]:
+        """The JSON error body, with the detail template filled from ``args``."""
+        return {
+            "error_code": self.code,
+            "desc": self.desc,
+            "detail": self.detail.format(*args) if args else self.detail,
+            "link": ERROR_DOCS.format(code=self.code),
+        }
+
+
+BAD_INPUT = "Bad/incomplete input data"
+
+SUCCESS = ErrorKind(0, "Success", "Success", 200)
+INTERNAL = ErrorKind(1, "Internal server error", "Unknown error", 500)
+REQUEST_NOT_JSON = ErrorKind(12002, BAD_INPUT, "Request does not contain json")
+EMPTY_JSON = ErrorKind(12005, BAD_INPUT, "Request contain empty json")
+BAD_QUERY = ErrorKind(12012, BAD_INPUT, "Bad query parameters '{}'")
+PAGE_NOT_FOUND = ErrorKind(12013, "Resource not found", "Page not found", 404)
+REQUIRED_PARAMS = ErrorKind(12014, BAD_INPUT, "Required parameters '{}' not found")
+BAD_CONTENT_TYPE = ErrorKind(12017, BAD_INPUT, "Bad content type")
+METHOD_NOT_ALLOWED = ErrorKind(12021, "Method not allowed", "Method not allowed", 405)
+BAD_JSON = ErrorKind(12022, BAD_INPUT, "Failed to validate input json. Path: '{}', message: '{}'")
+UNACCEPTABLE = ErrorKind(12023, BAD_INPUT, "Content type is unacceptable allowed types: '{}'", 406)
+UNSUPPORTED_MEDIA_TYPE = ErrorKind(12024, BAD_INPUT, "Unsupported media type", 415)
+CONTENT_TYPE_MISMATCH = ErrorKind(
+    12025, BAD_INPUT, "Specified content type does not match data type"
+)
+NO_DATA = ErrorKind(12030, BAD_INPUT, "Request does not contain data")
+BAD_INPUT_GENERIC = ErrorKind(12031, BAD_INPUT, "{}")
+MULTIPART_BAD_CONTENT_TYPE = ErrorKind(
+    12041, BAD_INPUT, "Multipart with name '{}' has bad Content-Type"
+)
+BAD_BASE64 = ErrorKind(18001, BAD_INPUT, "Failed convert data from base64 to bytes")
+BAD_IMAGE = ErrorKind(18002, BAD_INPUT, "Failed convert bytes to {}")
+BAD_WARP_SIZE = ErrorKind(11030, BAD_INPUT, "Image size is not equal to 250x250")
+ACCOUNT_ID_REQUIRED = ErrorKind(
+    11036,
+    "Forbidden",
+    "Luna-Account-Id header is required for requests which change the state of system",
+    403,
+)
+ACCOUNT_ID_BAD = ErrorKind(
+    11037,
+    BAD_INPUT,
+    "Luna-Account-Id header is not UUID format: xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
+)
+MULTIPLE_FACES = ErrorKind(
+    11038, "Multiple faces found", "Multiple faces found in image {}, detect {}"
+)
+ESTIMATOR_DISABLED = ErrorKind(11055, "Forbidden", "License problem: '{}'", 403)
+# ours: LUNA documents no code for these limits; they share the generic bad-input code.
+TOO_MANY_IMAGES = ErrorKind(12031, BAD_INPUT, "Too many images in request: {}, limit is {}")
+IMAGE_TOO_LARGE = ErrorKind(12031, BAD_INPUT, "Image is too large: {}")
+BODY_TOO_LARGE = ErrorKind(12031, BAD_INPUT, "Request body is too large: more than {} bytes", 413)
+HEALTH_CHECK = ErrorKind(38001, "Health check error", "{}", 502)
+
+
+class LunaError(Exception):
+    """An error to answer with a LUNA error body and the kind's HTTP status."""
+
+    def __init__(self, kind: ErrorKind, *args: Any, status: int | None = None) -> None:
+        self.kind = kind
+        self.args_ = args
+        self.status = status or kind.status
+        super().__init__(self.body["detail"])
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The JSON error body."""
+        return self.kind.body(*self.args_)

@@ -1,0 +1,281 @@
+"""The images of a request, read from whichever body form the client sent.
+
+Accepted bodies (see docs/input-formats.md):
+
+* one image as the raw body: ``image/jpeg``, ``image/png``, ``image/bmp``,
+  ``image/x-portable-pixmap``, ``image/tiff``, or the same base64-encoded with the
+  ``image/x-<format>-base64`` types;
+* ``multipart/form-data`` with one image per part (the part's filename is kept) and an
+  optional JSON part of face bounding boxes per filename;
+* ``application/json``: ``{"images": [{"image": <base64>, "mimetype", "filename",
+  "face_bounding_boxes"}], "urls": [{"url", "filename", "face_bounding_boxes"}]}``.
+
+A part or item that cannot be read becomes an :class:`ImageInput` carrying its error, so the
+other images of the request are still processed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from python_multipart.multipart import parse_options_header
+from starlette.requests import Request
+
+from serve_app.errors import (
+    BAD_CONTENT_TYPE,
+    BAD_INPUT_GENERIC,
+    BAD_JSON,
+    BODY_TOO_LARGE,
+    EMPTY_JSON,
+    MULTIPART_BAD_CONTENT_TYPE,
+    NO_DATA,
+    REQUEST_NOT_JSON,
+    TOO_MANY_IMAGES,
+    LunaError,
+)
+from serve_app.images import BASE64_FORMATS, IMAGE_FORMATS, IMAGE_MIMETYPES, unwrap
+from serve_app.multipart import Part, TooManyParts, parse_multipart
+from serve_app.settings import ImageUrlSettings, LimitSettings
+
+RAW_FILENAME = "Raw Image"
+BOXES_PART = "face_bounding_boxes"
+
+
+class BoundingBox(BaseModel):
+    """A face rectangle the client already knows, in image pixels."""
+
+    model_config = ConfigDict(extra="forbid")
+    x: float
+    y: float
+    width: float = Field(gt=0)
+    height: float = Field(gt=0)
+
+
+class _JsonImage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    image: str = Field(min_length=1)
+    mimetype: str | None = None
+    filename: str | None = Field(default=None, max_length=512)
+    face_bounding_boxes: list[BoundingBox] | None = None
+
+
+class _JsonUrl(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(min_length=1, max_length=4096)
+    filename: str | None = Field(default=None, max_length=512)
+    face_bounding_boxes: list[BoundingBox] | None = None
+
+
+class _JsonBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    images: list[_JsonImage] = Field(default_factory=list)
+    urls: list[_JsonUrl] = Field(default_factory=list)
+
+
+class _BoxesForFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    filename: str
+    face_bounding_boxes: list[BoundingBox]
+
+
+@dataclass
+class ImageInput:
+    """One input image before decoding: its bytes and declared type, or why it is unusable."""
+
+    filename: str
+    data: bytes | None = None
+    mimetype: str | None = None
+    error: LunaError | None = None
+    face_bounding_boxes: list[BoundingBox] | None = None
+    url: str | None = field(default=None, repr=False)
+
+
+def media_type(request: Request) -> str:
+    """The request's media type, lowercase, without parameters."""
+    media, _ = parse_options_header(request.headers.get("content-type", ""))
+    return media.decode("latin-1").strip().lower()
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refusing to buffer more than ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise LunaError(BODY_TOO_LARGE, limit)
+    chunks = bytearray()
+    async for chunk in request.stream():
+        chunks += chunk
+        if len(chunks) > limit:
+            raise LunaError(BODY_TOO_LARGE, limit)
+    return bytes(chunks)
+
+
+def validation_error(exc: ValidationError) -> LunaError:
+    """LUNA's json validation error for the first problem pydantic found."""
+    first = exc.errors()[0]
+    path = ".".join(str(part) for part in first["loc"])
+    return LunaError(BAD_JSON, path, first["msg"])
+
+
+async def read_images(
+    request: Request, limits: LimitSettings, urls: ImageUrlSettings
+) -> list[ImageInput]:
+    """Every image the request carries, in order."""
+    media = media_type(request)
+    if not media:
+        raise LunaError(BAD_CONTENT_TYPE)
+    if media not in IMAGE_MIMETYPES and media not in ("multipart/form-data", "application/json"):
+        raise LunaError(BAD_CONTENT_TYPE)
+    body = await read_body(request, limits.max_body_bytes)
+    if not body:
+        raise LunaError(NO_DATA)
+    if media in IMAGE_MIMETYPES:
+        return [_single(body, media)]
+    if media == "multipart/form-data":
+        return _from_multipart(body, request.headers["content-type"], limits.max_images_per_request)
+    return await _from_json(body, limits, urls)
+
+
+def _single(body: bytes, media: str, filename: str = RAW_FILENAME) -> ImageInput:
+    try:
+        data, mimetype = unwrap(body, media)
+    except LunaError as exc:
+        return ImageInput(filename, error=exc)
+    return ImageInput(filename, data=data, mimetype=mimetype)
+
+
+def _from_multipart(body: bytes, content_type: str, max_images: int) -> list[ImageInput]:
+    # One extra part is allowed for the bounding boxes.
+    try:
+        parts = parse_multipart(body, content_type, max_parts=max_images + 1)
+    except TooManyParts:
+        raise LunaError(TOO_MANY_IMAGES, f"more than {max_images}", max_images) from None
+    boxes: dict[str, list[BoundingBox]] = {}
+    images: list[ImageInput] = []
+    for part in parts:
+        if part.content_type == "application/json" or part.name == BOXES_PART:
+            boxes.update(_boxes_part(part))
+            continue
+        images.append(_image_part(part))
+    _check_count(len(images), max_images)
+    for image in images:
+        if image.filename in boxes:
+            image.face_bounding_boxes = boxes[image.filename]
+    return images
+
+
+def _image_part(part: Part) -> ImageInput:
+    filename = part.filename or part.name or RAW_FILENAME
+    declared = part.content_type
+    if declared in IMAGE_MIMETYPES:
+        return _single(bytes(part.data), declared, filename)
+    # Clients that name no type (e.g. requests' files=) send images as plain parts:
+    # the bytes say what they are.
+    if declared in (None, "application/octet-stream"):
+        return ImageInput(filename, data=bytes(part.data), mimetype=None)
+    return ImageInput(filename, error=LunaError(MULTIPART_BAD_CONTENT_TYPE, part.name or filename))
+
+
+def _boxes_part(part: Part) -> dict[str, list[BoundingBox]]:
+    try:
+        raw = json.loads(bytes(part.data))
+    except ValueError as exc:
+        raise LunaError(REQUEST_NOT_JSON) from exc
+    try:
+        items = [_BoxesForFile.model_validate(item) for item in _as_list(raw)]
+    except ValidationError as exc:
+        raise validation_error(exc) from exc
+    return {item.filename: item.face_bounding_boxes for item in items}
+
+
+def _as_list(raw: object) -> list:
+    return raw if isinstance(raw, list) else [raw]
+
+
+async def _from_json(
+    body: bytes, limits: LimitSettings, urls: ImageUrlSettings
+) -> list[ImageInput]:
+    try:
+        raw = json.loads(body)
+    except ValueError as exc:
+        raise LunaError(REQUEST_NOT_JSON) from exc
+    if raw == {} or raw == []:
+        raise LunaError(EMPTY_JSON)
+    try:
+        parsed = _JsonBody.model_validate(raw)
+    except ValidationError as exc:
+        raise validation_error(exc) from exc
+    _check_count(len(parsed.images) + len(parsed.urls), limits.max_images_per_request)
+    if not parsed.images and not parsed.urls:
+        raise LunaError(EMPTY_JSON)
+    inputs = [_json_image(item) for item in parsed.images]
+    if parsed.urls:
+        inputs += await fetch_urls(parsed.urls, limits, urls)
+    return inputs
+
+
+def _json_image(item: _JsonImage) -> ImageInput:
+    filename = item.filename or RAW_FILENAME
+    mimetype = (item.mimetype or "").lower() or None
+    if mimetype is not None and mimetype not in IMAGE_FORMATS and mimetype not in BASE64_FORMATS:
+        return ImageInput(filename, error=LunaError(BAD_CONTENT_TYPE))
+    result = _single(item.image.encode("ascii", errors="replace"), "image/x-jpeg-base64", filename)
+    # The image is base64 in JSON whatever its format; the declared type only names the format.
+    result.mimetype = BASE64_FORMATS.get(mimetype or "", mimetype)
+    result.face_bounding_boxes = item.face_bounding_boxes
+    return result
+
+
+def _check_count(count: int, limit: int) -> None:
+    if count > limit:
+        raise LunaError(TOO_MANY_IMAGES, count, limit)
+
+
+async def fetch_urls(
+    items: Sequence[_JsonUrl], limits: LimitSettings, settings: ImageUrlSettings
+) -> list[ImageInput]:
+    """Download the images a JSON body names by URL, each failing alone."""
+    if not settings.enabled:
+        raise LunaError(
+            BAD_INPUT_GENERIC,
+            "images by url are disabled on this service (setting image_urls.enabled)",
+        )
+    results = []
+    async with httpx.AsyncClient(timeout=settings.timeout_s, follow_redirects=False) as client:
+        for item in items:
+            result = ImageInput(
+                item.filename or item.url,
+                url=item.url,
+                face_bounding_boxes=item.face_bounding_boxes,
+            )
+            try:
+                result.data = await _download(client, item.url, limits.max_image_bytes, settings)
+            except LunaError as exc:
+                result.error = exc
+            results.append(result)
+    return results
+
+
+async def _download(
+    client: httpx.AsyncClient, url: str, limit: int, settings: ImageUrlSettings
+) -> bytes:
+    parsed = httpx.URL(url)
+    if parsed.scheme not in ("http", "https"):
+        raise LunaError(BAD_INPUT_GENERIC, f"unsupported url scheme in {url!r}")
+    if settings.allowed_hosts and parsed.host not in settings.allowed_hosts:
+        raise LunaError(BAD_INPUT_GENERIC, f"host {parsed.host!r} is not allowed")
+    try:
+        async with client.stream("GET", url) as response:
+            if response.status_code != 200:
+                raise LunaError(BAD_INPUT_GENERIC, f"{url} answered {response.status_code}")
+            data = bytearray()
+            async for chunk in response.aiter_bytes():
+                data += chunk
+                if len(data) > limit:
+                    raise LunaError(BAD_INPUT_GENERIC, f"{url} is larger than {limit} bytes")
+            return bytes(data)
+    except httpx.HTTPError as exc:
+        raise LunaError(BAD_INPUT_GENERIC, f"cannot fetch {url}: {exc}") from exc

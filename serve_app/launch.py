@@ -1,0 +1,80 @@
+"""Run the service locally: provision models, then ``serve run`` the config.
+
+Usage::
+
+    python -m serve_app.launch [--config serve_config.yaml] [--host H] [--port P]
+
+Host and port also come from ``LUNA_HOST`` / ``LUNA_PORT``. The config's relative paths are
+made absolute and the result is written beside the data (``<data_dir>/serve_config.run.yaml``),
+because Ray workers do not share the launcher's working directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from models import paths
+from models import provision as provisioning
+
+
+def effective_config(config: dict[str, Any], host: str | None, port: int | None) -> dict[str, Any]:
+    """``config`` with the listen address and absolute data paths filled in."""
+    config = dict(config)
+    http = dict(config.get("http_options") or {})
+    if host:
+        http["host"] = host
+    if port:
+        http["port"] = port
+    config["http_options"] = http
+    apps = []
+    for app in config.get("applications", []):
+        app = dict(app)
+        args = dict(app.get("args") or {})
+        args["data_dir"] = str(
+            Path(args.get("data_dir") or paths.data_dir()).expanduser().resolve()
+        )
+        if args.get("models_dir"):
+            args["models_dir"] = str(Path(args["models_dir"]).expanduser().resolve())
+        app["args"] = args
+        apps.append(app)
+    config["applications"] = apps
+    return config
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Provision, write the effective config, and replace this process with ``serve run``."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", type=Path, default=Path("serve_config.yaml"))
+    parser.add_argument("--host", default=os.environ.get("LUNA_HOST"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("LUNA_PORT") or 0) or None)
+    parser.add_argument("--no-provision", action="store_true", help="skip fetching model files")
+    parser.add_argument(
+        "--run-config", type=Path, default=None, help="where to write the effective config"
+    )
+    options = parser.parse_args(argv)
+
+    data_dir = paths.data_dir()
+    os.environ["LUNA_DATA_DIR"] = str(data_dir)
+    if not options.no_provision and provisioning.main(["--config", str(options.config)]) != 0:
+        return 1
+    with open(options.config) as stream:
+        config = effective_config(yaml.safe_load(stream) or {}, options.host, options.port)
+    run_config = options.run_config or data_dir / "serve_config.run.yaml"
+    run_config.parent.mkdir(parents=True, exist_ok=True)
+    run_config.write_text(yaml.safe_dump(config, sort_keys=False))
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    http = config["http_options"]
+    print(f"starting Ray Serve on http://{http.get('host')}:{http.get('port')} ({run_config})")
+    serve = Path(sys.executable).with_name("serve")
+    os.execv(str(serve), [str(serve), "run", str(run_config)])
+    return 0  # not reached
+
+
+if __name__ == "__main__":
+    sys.exit(main())

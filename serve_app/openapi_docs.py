@@ -1,0 +1,149 @@
+"""The OpenAPI document, generated from the routes that exist, as YAML or a static HTML page.
+
+The HTML page is self-contained (no JavaScript from a CDN) because the service often runs
+where nothing outside can be reached.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import json
+from typing import Any
+
+import yaml
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from serve_app import schemas
+from serve_app.images import IMAGE_MIMETYPES
+from serve_app.protocol import REQUEST_ID_HEADER
+from serve_app.version import COMPATIBLE_HANDLERS, service_version
+
+IMAGE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": (
+            "One image as the body (optionally base64 with the image/x-*-base64 types), "
+            "multipart/form-data with one image per part, or application/json "
+            '{"images": [{"image": base64, "mimetype", "filename", '
+            '"face_bounding_boxes"}], "urls": [{"url", "filename", '
+            '"face_bounding_boxes"}]}.'
+        ),
+        "content": {
+            **{
+                mime: {"schema": {"type": "string", "format": "binary"}} for mime in IMAGE_MIMETYPES
+            },
+            "multipart/form-data": {"schema": {"type": "object"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+    }
+}
+
+REQUEST_ID_PARAM = {
+    "name": REQUEST_ID_HEADER,
+    "in": "header",
+    "required": False,
+    "description": (
+        'External request id. If it is not set or not in the format "timestamp,UUID", '
+        "the service sets one. It is returned with the response."
+    ),
+    "schema": {
+        "type": "string",
+        "pattern": r"^[0-9]{10},[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$",
+        "example": "1536751345,8b8b5937-2e9c-4e8b-a7a7-5caf86621b5a",
+    },
+}
+
+
+def response_doc(model: str) -> dict[int | str, dict[str, Any]]:
+    """The documented responses of a route answering with ``schemas.<model>``."""
+    return {
+        200: {"model": getattr(schemas, model)},
+        400: {"model": schemas.Error, "description": "Bad request"},
+        403: {"model": schemas.Error, "description": "Missing account id or estimator"},
+    }
+
+
+def build_spec(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document of ``app``'s routes, with LUNA's headers and error bodies."""
+    major, minor, patch = COMPATIBLE_HANDLERS
+    spec = get_openapi(
+        title="Luna-Handlers",
+        version=f"v.{major}.{minor}.{patch}",
+        description=(
+            "LUNA Handlers REST API served by luna-serve "
+            f"{service_version()} on Ray Serve. Errors are "
+            "{error_code, desc, detail, link}."
+        ),
+        routes=app.routes,
+    )
+    for path_item in spec.get("paths", {}).values():
+        for operation in path_item.values():
+            params = operation.setdefault("parameters", [])
+            if not any(p.get("name") == REQUEST_ID_HEADER for p in params):
+                params.append(copy.deepcopy(REQUEST_ID_PARAM))
+            responses = operation.setdefault("responses", {})
+            # Validation failures answer with LUNA errors (400), never FastAPI's 422.
+            responses.pop("422", None)
+            for response in responses.values():
+                response.setdefault("headers", {})[REQUEST_ID_HEADER] = {
+                    "description": "The request id",
+                    "schema": {"type": "string"},
+                }
+    schemas_ = spec.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas_.pop(name, None)
+    return spec
+
+
+def spec_yaml(spec: dict[str, Any]) -> str:
+    """The document as YAML."""
+    return yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
+
+
+def spec_html(spec: dict[str, Any]) -> str:
+    """The document as one static HTML page."""
+    e = html.escape
+    info = spec.get("info", {})
+    out = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{e(info.get('title', 'API'))} {e(info.get('version', ''))}</title>",
+        "<style>body{font-family:sans-serif;max-width:60em;margin:auto;padding:1em}"
+        "h2{border-bottom:1px solid #ccc}code,pre{background:#f4f4f4}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2em .5em}"
+        ".m{font-weight:bold;text-transform:uppercase}</style></head><body>",
+        f"<h1>{e(info.get('title', 'API'))} {e(info.get('version', ''))}</h1>",
+        f"<p>{e(info.get('description', ''))}</p>",
+    ]
+    for path, item in spec.get("paths", {}).items():
+        for method, op in item.items():
+            out.append(f"<h2><span class='m'>{e(method)}</span> <code>{e(path)}</code></h2>")
+            out.append(f"<p><b>{e(op.get('summary', ''))}</b> {e(op.get('description', ''))}</p>")
+            params = op.get("parameters", [])
+            if params:
+                out.append(
+                    "<table><tr><th>name</th><th>in</th><th>required</th><th>schema</th></tr>"
+                )
+                for p in params:
+                    schema = json.dumps(p.get("schema", {}))
+                    out.append(
+                        f"<tr><td>{e(p['name'])}</td><td>{e(p['in'])}</td>"
+                        f"<td>{p.get('required', False)}</td><td><code>{e(schema)}</code></td></tr>"
+                    )
+                out.append("</table>")
+            body = op.get("requestBody")
+            if body:
+                types = ", ".join(body.get("content", {}))
+                out.append(f"<p>Request body: {e(types)}</p>")
+            codes = ", ".join(op.get("responses", {}))
+            out.append(f"<p>Responses: {e(codes)}</p>")
+    components = spec.get("components", {}).get("schemas", {})
+    if components:
+        out.append("<h2>Schemas</h2>")
+        for name, schema in components.items():
+            out.append(
+                f"<h3 id='{e(name)}'>{e(name)}</h3><pre>{e(json.dumps(schema, indent=2))}</pre>"
+            )
+    out.append("</body></html>")
+    return "\n".join(out)

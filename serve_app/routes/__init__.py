@@ -1,0 +1,1 @@
+"""HTTP routes, thin: they parse, call a plain module, and present the result."""

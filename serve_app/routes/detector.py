@@ -1,0 +1,50 @@
+"""``POST /1/detector``: detect faces in images."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from serve_app.detection import DetectOptions
+from serve_app.errors import ESTIMATOR_DISABLED, LunaError
+from serve_app.inputs import read_images
+from serve_app.openapi_docs import IMAGE_BODY, response_doc
+from serve_app.presenters import detector_image
+from serve_app.protocol import respond
+from serve_app.queries import DetectorQuery
+from serve_app.routes.deps import AccountId, ServicesDep
+
+router = APIRouter(tags=["samples"])
+
+
+@router.post(
+    "/1/detector",
+    summary="detect faces",
+    description="Detect faces in input images.",
+    openapi_extra=IMAGE_BODY,
+    responses=response_doc("DetectorResponse"),
+)
+async def detect_faces(
+    request: Request,
+    query: Annotated[DetectorQuery, Query()],
+    account_id: AccountId,
+    services: ServicesDep,
+) -> Response:
+    """Detect faces; each image gets its detections or its own error."""
+    for flag, estimator in query.requested_estimators():
+        if services.settings.estimator(estimator) is None:
+            raise LunaError(
+                ESTIMATOR_DISABLED, f"{flag} needs estimator '{estimator}', which is not configured"
+            )
+    settings = services.settings
+    inputs = await read_images(request, settings.limits, settings.image_urls)
+    options = DetectOptions(
+        multiface_policy=query.multiface_policy,
+        warped=bool(query.warped_image),
+        use_exif=bool(query.use_exif_info),
+        extract_exif=bool(query.extract_exif),
+    )
+    results = await services.face_detection.run(inputs, options)
+    return respond(request, {"images": [detector_image(result) for result in results]})

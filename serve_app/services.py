@@ -1,0 +1,22 @@
+"""What the routes work with: settings and the estimators, bundled for the app factory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from serve_app.detection import FaceDetectionPipeline
+from serve_app.estimators import Estimators
+from serve_app.settings import Settings
+
+
+@dataclass
+class Services:
+    """The service's collaborators. ``deployment`` describes how it is deployed (for /config)."""
+
+    settings: Settings
+    estimators: Estimators
+    deployment: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.face_detection = FaceDetectionPipeline(self.estimators, self.settings)
