@@ -24,15 +24,14 @@ def letterbox(image: np.ndarray, fit: int, canvas: int | None = None) -> Letterb
     """Scale ``image`` so that its longer side is ``fit`` and paste it on a ``canvas`` square.
 
     ``canvas`` defaults to ``fit``; a larger canvas serves models whose input size is fixed.
-    Images are never enlarged past their size when they already fit: upscaling invents no
-    detail and a small scale is asked for precisely to see large faces whole.
+    Small images are enlarged to fit, as the detectors were trained on faces at that scale.
     """
     canvas = canvas or fit
     height, width = image.shape[:2]
     scale = fit / max(height, width)
     new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    resized = cv2.resize(image, (new_w, new_h), interpolation=interpolation)
+    # Bilinear, as the detectors' reference code: INTER_AREA costs twice as much on big photos.
+    resized = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
     out = np.zeros((canvas, canvas, 3), dtype=np.uint8)
     out[:new_h, :new_w] = resized
     return Letterbox(out, scale)

@@ -25,9 +25,13 @@ from models.types import FaceDetection
 
 @dataclass(frozen=True)
 class PreparedImage:
-    """An image made ready for batched detection: one letterbox per scale."""
+    """An image made ready for batched detection: letterboxed at the main input size.
 
-    views: tuple[Letterbox, ...]
+    The smaller views are cut from this canvas when the batch runs, so a prepared image is
+    all a remote detector needs to receive.
+    """
+
+    view: Letterbox
     height: int
     width: int
 
@@ -105,8 +109,7 @@ class ScrfdDetector:
         """Letterbox a BGR uint8 image at every scale. Needs no session: runs anywhere."""
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"expected an HxWx3 uint8 BGR image, got {image.shape} {image.dtype}")
-        views = tuple(letterbox(image, size) for size in self.scales)
-        return PreparedImage(views, image.shape[0], image.shape[1])
+        return PreparedImage(letterbox(image, self.input_size), image.shape[0], image.shape[1])
 
     def detect(self, images: Sequence[np.ndarray]) -> list[list[FaceDetection]]:
         """Detect faces in BGR uint8 images; one list of detections per image, best first."""
@@ -118,8 +121,8 @@ class ScrfdDetector:
             return []
         layout = self._layout
         found: list[list[np.ndarray]] = [[] for _ in batch]
-        for scale_index in range(len(self.scales)):
-            views = [item.views[scale_index] for item in batch]
+        for size in self.scales:
+            views = [_shrink(item.view, size) for item in batch]
             for i, rows in enumerate(self._run_scale(views, layout)):
                 # Back to original pixels: everything but the score column scales.
                 rows[:, :4] /= views[i].scale
@@ -196,6 +199,16 @@ class ScrfdDetector:
             points = row[5:].reshape(5, 2).astype(np.float32) if layout.has_landmarks else None
             detections.append(FaceDetection(box=box, score=float(row[4]), landmarks5=points))
         return detections
+
+
+def _shrink(view: Letterbox, size: int) -> Letterbox:
+    """The view at a smaller canvas size. The image sits top-left on the canvas, so scaling
+    the whole canvas is the same as letterboxing the original at that size."""
+    if view.canvas.shape[0] == size:
+        return view
+    factor = size / view.canvas.shape[0]
+    canvas = cv2.resize(view.canvas, (size, size), interpolation=cv2.INTER_AREA)
+    return Letterbox(canvas, view.scale * factor)
 
 
 def _pad(canvas: np.ndarray, size: int | None) -> np.ndarray:
