@@ -38,8 +38,11 @@ def configured_models(args: dict[str, Any]) -> list[str]:
     """
     names: list[str] = []
     for settings in (args.get("estimators") or {}).values():
-        if isinstance(settings, dict) and settings.get("model"):
+        if not isinstance(settings, dict):
+            continue
+        if settings.get("model"):
             names.append(str(settings["model"]))
+        names.extend(str(name) for name in (settings.get("extra_models") or {}).values())
     return names
 
 

@@ -79,6 +79,10 @@ class ScrfdDetector:
         """The sizes each image is looked at, main scale first."""
         return (self.input_size, *self.extra_scales)
 
+    def load(self) -> None:
+        """Create the session now rather than on the first batch."""
+        self.model.load()
+
     @property
     def _layout(self) -> _Layout:
         if self._layout_cache is None:

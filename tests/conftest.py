@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 import pytest
+
+# Tests find the repository's data (models, photos) from whatever directory they run in.
+os.environ.setdefault("LUNA_DATA_DIR", str(Path(__file__).resolve().parents[1] / ".data"))
 
 from models import paths
 from tests.data.fetch import catalogue, photo_dir

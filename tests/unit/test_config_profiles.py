@@ -8,6 +8,7 @@ import pytest
 import yaml
 from ray.serve.schema import ServeDeploySchema
 
+from deployments.estimators import DEPLOYMENTS
 from serve_app.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +27,7 @@ def test_profile_is_a_valid_serve_config_for_our_app(profile):
     assert app["import_path"] == "serve_app.ray_app:build_app"
     Settings.from_args(app["args"])  # the app's own settings validate too
     deployments = {d["name"]: d for d in app["deployments"]}
-    assert set(deployments) == {"Ingress", "FaceDetector"}
+    assert set(deployments) == {"Ingress", *(d.name for d in DEPLOYMENTS.values())}
     detector = deployments["FaceDetector"]
     # Ray's default of 5 would cap batches at 5.
     assert detector["max_ongoing_requests"] >= 2 * detector["user_config"]["max_batch_size"]

@@ -13,11 +13,6 @@ from models.scrfd import ScrfdDetector
 from models.types import FaceDetection
 
 
-@pytest.fixture(scope="module")
-def detector(models_dir: Path) -> ScrfdDetector:
-    return ScrfdDetector(models_dir / "scrfd_500m_bnkps.onnx")
-
-
 def contains(box: np.ndarray, point) -> bool:
     x, y = point
     return box[0] <= x <= box[2] and box[1] <= y <= box[3]

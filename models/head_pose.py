@@ -1,0 +1,103 @@
+"""Head pose (pitch, yaw, roll in degrees) from 68 landmarks and a 3D mean face.
+
+A classical method, the one InsightFace uses for its face poses: fit an affine camera
+(weak perspective) that maps the 68 points of a 3D mean face onto the 68 detected
+landmarks by least squares, orthonormalise its rotation part, and read the rotation as
+Tait-Bryan angles. The mean face is InsightFace's ``meanshape_68`` (x to the image's right,
+y down, z towards the camera), provisioned like a model file.
+
+Signs, as seen in the image (docs/estimators.md):
+
+* pitch > 0: the head tilts up (chin raised); < 0: it looks down;
+* yaw > 0: the face turns towards the image's right (the person's left);
+* roll > 0: the face leans clockwise in the image.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class HeadPose:
+    """Head rotation in degrees."""
+
+    pitch: float
+    yaw: float
+    roll: float
+
+
+class _ArrayOnly(pickle.Unpickler):
+    """Unpickles numpy arrays and nothing else: a pickle can otherwise run code."""
+
+    _ALLOWED: frozenset[tuple[str, str]] = frozenset(
+        {
+            ("numpy", "ndarray"),
+            ("numpy", "dtype"),
+            ("numpy.core.multiarray", "_reconstruct"),
+            ("numpy._core.multiarray", "_reconstruct"),
+        }
+    )
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self._ALLOWED:
+            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a mean shape file")
+        return super().find_class(module, name)
+
+
+def load_mean_shape(path: Path | str) -> np.ndarray:
+    """The (68, 3) mean face stored in an InsightFace ``meanshape_68.pkl``."""
+    shape = _ArrayOnly(io.BytesIO(Path(path).read_bytes())).load()
+    shape = np.asarray(shape, dtype=np.float64)
+    if shape.shape != (68, 3):
+        raise ValueError(f"{path}: expected a (68, 3) mean shape, got {shape.shape}")
+    return shape
+
+
+class HeadPoseEstimator:
+    """Pitch, yaw and roll of faces from their 68 landmarks."""
+
+    family = "mean_shape_3d"
+
+    def __init__(self, model_path: Path | str, runtime: object = None) -> None:
+        # ``runtime`` is accepted for a uniform adapter signature; no session runs here.
+        self.path = Path(model_path)
+        self._mean: np.ndarray | None = None
+
+    def load(self) -> None:
+        """Read the mean face now."""
+        _ = self.mean_shape
+
+    @property
+    def mean_shape(self) -> np.ndarray:
+        """The 3D mean face, loaded on first use."""
+        if self._mean is None:
+            self._mean = load_mean_shape(self.path)
+        return self._mean
+
+    def estimate(self, landmarks68: np.ndarray) -> HeadPose:
+        """Head pose from 68 landmarks (pixels of any image)."""
+        points = np.asarray(landmarks68, dtype=np.float64)
+        homogeneous = np.hstack([self.mean_shape, np.ones((68, 1))])
+        affine, *_ = np.linalg.lstsq(homogeneous, points, rcond=None)  # (4, 2)
+        row_x, row_y = affine[:3, 0], affine[:3, 1]
+        rotation = np.stack(
+            [
+                row_x / np.linalg.norm(row_x),
+                row_y / np.linalg.norm(row_y),
+                np.cross(row_x, row_y) / np.linalg.norm(np.cross(row_x, row_y)),
+            ]
+        )
+        u, _, vt = np.linalg.svd(rotation)
+        rotation = u @ vt
+        # rotation = Rz(roll) @ Ry(yaw) @ Rx(pitch) in the mean face's frame (its z axis
+        # points at the camera), which gives the signs documented above directly.
+        pitch = np.degrees(np.arctan2(rotation[2, 1], rotation[2, 2]))
+        yaw = np.degrees(np.arcsin(np.clip(-rotation[2, 0], -1.0, 1.0)))
+        roll = np.degrees(np.arctan2(rotation[1, 0], rotation[0, 0]))
+        return HeadPose(pitch=float(pitch), yaw=float(yaw), roll=float(roll))
