@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from serve_app import protocol
-from serve_app.routes import detector, service
+from serve_app.routes import detector, sdk, service
 from serve_app.services import Services
 from serve_app.version import COMPATIBLE_HANDLERS
 
-ROUTERS = (service.router, detector.router)
+ROUTERS = (service.router, detector.router, sdk.router)
 
 
 def create_app(services: Services) -> FastAPI:

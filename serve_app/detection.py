@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
 from models.image_ops import nms
-from models.types import FaceDetection
 from serve_app import images
 from serve_app.errors import BAD_WARP_SIZE, MULTIPLE_FACES, LunaError
 from serve_app.estimators import FACE_DETECTOR, Estimators
 from serve_app.exif import extract_exif
+from serve_app.faces import Face, ImageResult
 from serve_app.inputs import BoundingBox, ImageInput
 from serve_app.settings import Settings
 
@@ -27,46 +26,13 @@ WARP_SIZE = 250
 BOX_MATCH_IOU = 0.3
 
 
-@dataclass
-class Face:
-    """One face of an image, filled step by step by the estimators that run on it.
-
-    ``box`` is (x1, y1, x2, y2) in image pixels. ``score`` and ``landmarks5`` are None for
-    face warps, whose face position is given rather than detected.
-    """
-
-    box: np.ndarray
-    score: float | None = None
-    landmarks5: np.ndarray | None = None
-
-    @classmethod
-    def from_detection(cls, detection: FaceDetection, offset: tuple[float, float] = (0, 0)) -> Face:
-        """A face from a detector's result, shifted by ``offset`` (crop origin)."""
-        dx, dy = offset
-        box = detection.box + np.array([dx, dy, dx, dy], dtype=np.float32)
-        points = None
-        if detection.landmarks5 is not None:
-            points = detection.landmarks5 + np.array([dx, dy], dtype=np.float32)
-        return cls(box=box, score=detection.score, landmarks5=points)
-
-
-@dataclass
-class ImageResult:
-    """What became of one input image."""
-
-    filename: str
-    error: LunaError | None = None
-    faces: list[Face] = field(default_factory=list)
-    exif: dict[str, Any] | None = None
-    image: np.ndarray | None = field(default=None, repr=False)
-
-
 @dataclass(frozen=True)
 class DetectOptions:
     """The detection part of a request's parameters."""
 
     multiface_policy: int = 1
     warped: bool = False
+    detect: bool = True
     use_exif: bool = True
     extract_exif: bool = False
 
@@ -80,14 +46,14 @@ class FaceDetectionPipeline:
 
     async def run(self, inputs: Sequence[ImageInput], options: DetectOptions) -> list[ImageResult]:
         """One result per input, in order."""
-        if not options.warped:
+        if options.detect and not options.warped:
             self.estimators.require(FACE_DETECTOR)
         results = await asyncio.gather(*(self._decode(item, options) for item in inputs))
         if options.warped:
             for result in results:
                 if result.error is None:
                     self._warp_face(result)
-        else:
+        elif options.detect:
             await self._detect(list(zip(inputs, results, strict=True)))
         for result in results:
             if result.error is None:
@@ -119,7 +85,10 @@ class FaceDetectionPipeline:
         if (height, width) != (WARP_SIZE, WARP_SIZE):
             result.error = LunaError(BAD_WARP_SIZE)
             return
-        result.faces = [Face(box=np.array([0, 0, width, height], dtype=np.float32))]
+        result.warped = True
+        result.faces = [
+            Face(box=np.array([0, 0, width, height], dtype=np.float32), warp=result.image)
+        ]
 
     async def _detect(self, pairs: list[tuple[ImageInput, ImageResult]]) -> None:
         # Whole images, and crops around client boxes, all in one call so they batch.

@@ -6,14 +6,22 @@ and a typed client (e.g. Kotlin/Moshi) rejects a fractional value for an int fie
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
+import cv2
 import numpy as np
 
-from serve_app.detection import Face, ImageResult
+from models import descriptor_format
+from models.age_gender import AgeGender
+from models.arcface import Descriptor
+from models.head_pose import HeadPose
+from models.image_quality import ImageQuality
 from serve_app.errors import SUCCESS
+from serve_app.faces import Face, FilterReason, ImageResult
 
 SUCCESS_ERROR = {"error_code": SUCCESS.code, "desc": SUCCESS.desc, "detail": SUCCESS.detail}
+WARP_JPEG_QUALITY = 95
 
 
 def rect(box: np.ndarray) -> dict[str, int]:
@@ -32,18 +40,62 @@ def points(values: np.ndarray) -> list[list[int]]:
     return [[round(float(x)), round(float(y))] for x, y in values]
 
 
-def face_detection(face: Face) -> dict[str, Any]:
-    """The ``detection`` object of one face."""
-    out: dict[str, Any] = {"rect": rect(face.box)}
-    if face.landmarks5 is not None:
-        out["landmarks5"] = points(face.landmarks5)
-    if face.score is not None:
-        out["score"] = round(face.score, 6)
-    return out
+def quality(value: ImageQuality) -> dict[str, float]:
+    """LUNA's ``quality`` object; every value in [0, 1], 1 is good."""
+    return {
+        "blurriness": value.blurriness,
+        "dark": value.dark,
+        "illumination": value.illumination,
+        "specularity": value.specularity,
+        "light": value.light,
+    }
 
 
-def detector_image(result: ImageResult) -> dict[str, Any]:
-    """One entry of ``/1/detector``'s ``images``."""
+def head_pose(value: HeadPose) -> dict[str, float]:
+    """``{pitch, roll, yaw}`` in degrees."""
+    return {
+        "pitch": round(value.pitch, 2),
+        "roll": round(value.roll, 2),
+        "yaw": round(value.yaw, 2),
+    }
+
+
+def basic_attributes(value: AgeGender) -> dict[str, Any]:
+    """``{age, gender}``: whole years, 0 female / 1 male. No ethnicity: no model for it."""
+    return {"age": round(value.age), "gender": round(value.gender)}
+
+
+def descriptor(value: Descriptor) -> dict[str, Any]:
+    """The descriptor as an SDK descriptor container and raw bytes, both base64."""
+    return {
+        "sdk_descriptor": _b64(descriptor_format.pack(value.vector, value.version)),
+        "raw_descriptor": _b64(descriptor_format.raw(value.vector)),
+        "score": round(value.score, 6),
+        "version": value.version,
+    }
+
+
+def warp(image: np.ndarray) -> str:
+    """A face warp as base64 JPEG."""
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, WARP_JPEG_QUALITY])
+    assert ok
+    return _b64(data.tobytes())
+
+
+def filter_reason(reason: FilterReason) -> dict[str, Any]:
+    """Why a face was filtered."""
+    return {
+        "filter_name": reason.filter_name,
+        "object_value": round(float(reason.object_value), 6),
+        "threshold_value": reason.threshold_value,
+    }
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _status(result: ImageResult) -> dict[str, Any]:
     out: dict[str, Any] = {"filename": result.filename}
     if result.error is not None:
         out["status"] = 0
@@ -51,10 +103,100 @@ def detector_image(result: ImageResult) -> dict[str, Any]:
     else:
         out["status"] = 1
         out["error"] = SUCCESS_ERROR
-        out["detections"] = {
-            "samples": [{"face": {"detection": face_detection(face)}} for face in result.faces],
-            "filtered_detections": {"face_detections": []},
-        }
     if result.exif is not None:
         out["exif"] = result.exif
     return out
+
+
+# /1/detector
+
+
+def detector_detection(face: Face) -> dict[str, Any]:
+    """The ``detection`` object of one face in /1/detector's answer."""
+    out: dict[str, Any] = {"rect": rect(face.box)}
+    if face.landmarks5 is not None:
+        out["landmarks5"] = points(face.landmarks5)
+    if face.score is not None:
+        out["score"] = round(face.score, 6)
+    if face.landmarks68 is not None:
+        out["landmarks68"] = points(face.landmarks68)
+    if face.quality is not None:
+        out["quality"] = quality(face.quality)
+    if face.head_pose is not None:
+        out["attributes"] = {"head_pose": head_pose(face.head_pose)}
+    return out
+
+
+def detector_image(result: ImageResult) -> dict[str, Any]:
+    """One entry of ``/1/detector``'s ``images``."""
+    out = _status(result)
+    if result.error is None:
+        out["detections"] = {
+            "samples": [{"face": {"detection": detector_detection(f)}} for f in result.faces],
+            "filtered_detections": {
+                "face_detections": [
+                    {
+                        "detection": {
+                            "filename": result.filename,
+                            "sample": {"detection": detector_detection(f)},
+                        },
+                        "filter_reasons": [filter_reason(r) for r in f.filter_reasons],
+                    }
+                    for f in result.filtered
+                ]
+            },
+        }
+    return out
+
+
+# /1/sdk
+
+
+def sdk_face(face: Face, landmarks5: bool, with_warp: bool) -> dict[str, Any]:
+    """One face of /1/sdk's ``estimations``: its detection and its attributes."""
+    detection: dict[str, Any] = {"rect": rect(face.box)}
+    if face.score is not None:
+        detection["score"] = round(face.score, 6)
+    if landmarks5 and face.landmarks5 is not None:
+        detection["landmarks5"] = points(face.landmarks5)
+    if face.landmarks68 is not None:
+        detection["landmarks68"] = points(face.landmarks68)
+    if face.quality is not None:
+        detection["quality"] = quality(face.quality)
+    if with_warp and face.warp is not None:
+        detection["warp"] = warp(face.warp)
+    attributes: dict[str, Any] = {}
+    if face.head_pose is not None:
+        attributes["head_pose"] = head_pose(face.head_pose)
+    if face.basic_attributes is not None:
+        attributes["basic_attributes"] = basic_attributes(face.basic_attributes)
+    if face.descriptor is not None:
+        attributes["descriptor"] = descriptor(face.descriptor)
+    return {"detection": detection, "attributes": attributes}
+
+
+def sdk_image(result: ImageResult, landmarks5: bool, with_warp: bool) -> dict[str, Any]:
+    """One entry of /1/sdk's ``images_estimations``."""
+    out = _status(result)
+    if result.error is None:
+        out["estimations"] = [{"face": sdk_face(f, landmarks5, with_warp)} for f in result.faces]
+        out["filtered_estimations"] = {
+            "faces": [
+                {
+                    "face": sdk_face(f, landmarks5, with_warp),
+                    "filter_reasons": [filter_reason(r) for r in f.filter_reasons],
+                }
+                for f in result.filtered
+            ]
+        }
+    return out
+
+
+def aggregate(descriptor_value: Descriptor | None, attributes: AgeGender | None) -> dict[str, Any]:
+    """``aggregate_estimations`` of /1/sdk."""
+    out: dict[str, Any] = {}
+    if descriptor_value is not None:
+        out["descriptor"] = descriptor(descriptor_value)
+    if attributes is not None:
+        out["basic_attributes"] = basic_attributes(attributes)
+    return {"face": {"attributes": out}}

@@ -7,21 +7,22 @@ from typing import Any
 import ray
 from ray.serve import Application
 
-from deployments.face_detector import FaceDetector
-from serve_app.estimators import FACE_DETECTOR
+from deployments.estimators import DEPLOYMENTS
 from serve_app.ingress import Ingress
 from serve_app.settings import Settings
 
 
 def build_app(args: dict[str, Any]) -> Application:
-    """Bind the ingress to one deployment per configured estimator."""
+    """Bind the ingress to one deployment per configured model estimator."""
     settings = Settings.from_args(args)
     if settings.require_gpu:
         _check_gpu()
     payload = settings.model_dump(mode="json")
-    handles = {}
-    if settings.estimator(FACE_DETECTOR) is not None:
-        handles[FACE_DETECTOR] = FaceDetector.bind(payload)
+    handles = {
+        name: deployment.bind(payload)
+        for name, deployment in DEPLOYMENTS.items()
+        if settings.estimator(name) is not None
+    }
     deployment = {
         "runtime": "ray-serve",
         "ray_version": ray.__version__,

@@ -1,8 +1,8 @@
 """Estimators reached through Ray Serve DeploymentHandles.
 
-The ingress letterboxes each image itself (cheap, and it already holds the pixels) and sends
-the detector only the small canvases, one call per image, so that the detector deployment
-batches images across all concurrent requests.
+The ingress prepares each item itself (it already holds the pixels) and sends the
+deployment only the small model input, one call per item, so that each deployment batches
+items across all concurrent requests.
 """
 
 from __future__ import annotations
@@ -13,29 +13,54 @@ from typing import Any
 
 import numpy as np
 
+from models.age_gender import AgeGender
+from models.arcface import Descriptor
 from models.types import FaceDetection
-from serve_app.estimators import FACE_DETECTOR, Estimators, build_estimator
+from serve_app.estimators import (
+    BASIC_ATTRIBUTES,
+    FACE_DESCRIPTOR,
+    FACE_DETECTOR,
+    FACE_LANDMARKS,
+    Estimators,
+)
 from serve_app.settings import Settings
 
 HEALTH_TIMEOUT_S = 10.0
 
 
 class RayEstimators(Estimators):
-    """Estimators as Ray Serve deployments."""
+    """Model estimators as Ray Serve deployments; classical ones in this process."""
 
     def __init__(self, settings: Settings, handles: dict[str, Any]) -> None:
         super().__init__(settings)
         self.handles = handles
-        # Adapters load their model lazily; here they only prepare inputs, never run.
-        self._fronts = {name: build_estimator(settings, name) for name in handles}
+
+    async def _each(self, name: str, prepare: Any, items: Sequence[Any]) -> list[Any]:
+        """Prepare each item here (adapters load no model for that), then one call each."""
+        self.require(name)
+        handle = self.handles[name]
+        prepared = await asyncio.to_thread(lambda: [prepare(item) for item in items])
+        return list(await asyncio.gather(*(handle.infer.remote(item) for item in prepared)))
 
     async def detect_faces(self, images: Sequence[np.ndarray]) -> list[list[FaceDetection]]:
-        """One detector call per image; the deployment batches them."""
-        self.require(FACE_DETECTOR)
-        front = self._fronts[FACE_DETECTOR]
-        handle = self.handles[FACE_DETECTOR]
-        prepared = await asyncio.gather(*(asyncio.to_thread(front.prepare, im) for im in images))
-        return list(await asyncio.gather(*(handle.infer.remote(item) for item in prepared)))
+        """One detector call per image."""
+        return await self._each(FACE_DETECTOR, self.adapter(FACE_DETECTOR).prepare, images)
+
+    async def landmarks106(
+        self, faces: Sequence[tuple[np.ndarray, np.ndarray]]
+    ) -> list[np.ndarray]:
+        """One landmark call per face."""
+        model = self.adapter(FACE_LANDMARKS)
+        return await self._each(FACE_LANDMARKS, lambda pair: model.prepare(*pair), faces)
+
+    async def extract_descriptors(self, warps: Sequence[np.ndarray]) -> list[Descriptor]:
+        """One descriptor call per warp."""
+        return await self._each(FACE_DESCRIPTOR, self.adapter(FACE_DESCRIPTOR).prepare, warps)
+
+    async def estimate_basic_attributes(self, warps: Sequence[np.ndarray]) -> list[AgeGender]:
+        """One age/gender call per warp."""
+        model = self.adapter(BASIC_ATTRIBUTES)
+        return await self._each(BASIC_ATTRIBUTES, model.prepare, warps)
 
     async def health(self) -> dict[str, str | None]:
         """Ask every estimator deployment what it runs, with a timeout."""
@@ -50,8 +75,3 @@ class RayEstimators(Estimators):
         names = list(self.handles)
         problems = await asyncio.gather(*(probe(self.handles[name]) for name in names))
         return dict(zip(names, problems, strict=True))
-
-    async def describe(self) -> dict[str, Any]:
-        """Model and providers of each estimator deployment (one replica each)."""
-        infos = await asyncio.gather(*(h.info.remote() for h in self.handles.values()))
-        return dict(zip(self.handles, infos, strict=True))

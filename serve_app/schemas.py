@@ -29,6 +29,31 @@ class Rect(_Shape):
     height: int
 
 
+class Quality(_Shape):
+    """Image quality of the face, each in [0, 1], 1 is good."""
+
+    blurriness: float
+    dark: float
+    illumination: float
+    specularity: float
+    light: float
+
+
+class HeadPose(_Shape):
+    """Head rotation in degrees: pitch > 0 chin up, yaw > 0 face turned to the image's
+    right, roll > 0 leaning clockwise."""
+
+    pitch: float
+    roll: float
+    yaw: float
+
+
+class DetectionAttributes(_Shape):
+    """Estimations /1/detector reports inside a detection."""
+
+    head_pose: HeadPose | None = None
+
+
 class FaceDetection(_Shape):
     """One detected face."""
 
@@ -38,6 +63,37 @@ class FaceDetection(_Shape):
         description="Eyes, nose tip, mouth corners as [x, y]; absent for face warps",
     )
     score: float | None = Field(default=None, description="Detector confidence in [0, 1]")
+    landmarks68: list[list[int]] | None = Field(default=None, description="iBUG 68-point markup")
+    quality: Quality | None = None
+    attributes: DetectionAttributes | None = None
+
+
+class FilterReason(_Shape):
+    """Why a face was filtered out."""
+
+    filter_name: str = Field(examples=["yaw_threshold"])
+    object_value: float
+    threshold_value: float
+
+
+class FilteredSample(_Shape):
+    """The detection of a filtered face."""
+
+    detection: FaceDetection
+
+
+class FilteredDetection(_Shape):
+    """Where a filtered face was found."""
+
+    filename: str
+    sample: FilteredSample
+
+
+class FilteredFace(_Shape):
+    """A face filtered out by a threshold."""
+
+    detection: FilteredDetection
+    filter_reasons: list[FilterReason]
 
 
 class FaceSample(_Shape):
@@ -57,7 +113,7 @@ class Sample(_Shape):
 class FilteredDetections(_Shape):
     """Detections that estimator thresholds filtered out."""
 
-    face_detections: list[dict[str, Any]]
+    face_detections: list[FilteredFace]
 
 
 class Detections(_Shape):
@@ -110,3 +166,101 @@ class HealthResponse(_Shape):
     """``GET /healthcheck`` response when healthy."""
 
     execution_time: float
+
+
+class BasicAttributes(_Shape):
+    """Age in years and gender (0 female, 1 male). No ethnicity: no model for it."""
+
+    age: int
+    gender: int
+
+
+class DescriptorOut(_Shape):
+    """A face descriptor: SDK descriptor container and raw float32 bytes, base64."""
+
+    sdk_descriptor: str
+    raw_descriptor: str
+    score: float = Field(description="Descriptor quality in [0, 1]")
+    version: int
+
+
+class SdkAttributes(_Shape):
+    """Face attributes of /1/sdk."""
+
+    head_pose: HeadPose | None = None
+    basic_attributes: BasicAttributes | None = None
+    descriptor: DescriptorOut | None = None
+
+
+class SdkDetection(_Shape):
+    """Face detection of /1/sdk."""
+
+    rect: Rect
+    score: float | None = None
+    landmarks5: list[list[int]] | None = None
+    landmarks68: list[list[int]] | None = None
+    quality: Quality | None = None
+    warp: str | None = Field(default=None, description="250x250 face warp, base64 JPEG")
+
+
+class SdkFace(_Shape):
+    """One face's detection and attributes."""
+
+    detection: SdkDetection
+    attributes: SdkAttributes
+
+
+class SdkEstimation(_Shape):
+    """One estimation of an image."""
+
+    face: SdkFace
+
+
+class SdkFilteredFace(_Shape):
+    """A face filtered out by a threshold."""
+
+    face: SdkFace
+    filter_reasons: list[FilterReason]
+
+
+class SdkFiltered(_Shape):
+    """Faces filtered out."""
+
+    faces: list[SdkFilteredFace]
+
+
+class SdkImage(_Shape):
+    """Result for one input image of /1/sdk."""
+
+    filename: str
+    status: int
+    error: Error
+    estimations: list[SdkEstimation] | None = None
+    filtered_estimations: SdkFiltered | None = None
+    exif: dict[str, Any] | None = None
+
+
+class AggregateAttributes(_Shape):
+    """Attributes aggregated over all faces."""
+
+    descriptor: DescriptorOut | None = None
+    basic_attributes: BasicAttributes | None = None
+
+
+class AggregateFace(_Shape):
+    """Aggregated face attributes."""
+
+    attributes: AggregateAttributes
+
+
+class AggregateEstimations(_Shape):
+    """``aggregate_estimations`` (with aggregate_attributes=1)."""
+
+    face: AggregateFace
+
+
+class SdkResponse(_Shape):
+    """``POST /1/sdk`` response."""
+
+    images_estimations: list[SdkImage]
+    aggregate_estimations: AggregateEstimations | None = None

@@ -7,6 +7,7 @@ from typing import Any
 
 from serve_app.detection import FaceDetectionPipeline
 from serve_app.estimators import Estimators
+from serve_app.face_analysis import FaceAnalysis
 from serve_app.settings import Settings
 
 
@@ -20,3 +21,4 @@ class Services:
 
     def __post_init__(self) -> None:
         self.face_detection = FaceDetectionPipeline(self.estimators, self.settings)
+        self.face_analysis = FaceAnalysis(self.estimators)

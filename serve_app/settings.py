@@ -22,9 +22,12 @@ class _Strict(BaseModel):
 
 
 class EstimatorSettings(_Strict):
-    """One estimator: its model, adapter options and onnxruntime settings."""
+    """One estimator: its model (None for classical methods without one), further model
+    files by role (e.g. ``gender`` for the age/gender estimator), adapter options and
+    onnxruntime settings."""
 
-    model: str
+    model: str | None = None
+    extra_models: dict[str, str] = Field(default_factory=dict)
     enabled: bool = True
     options: dict[str, Any] = Field(default_factory=dict)
     runtime: dict[str, Any] = Field(default_factory=dict)

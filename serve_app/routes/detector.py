@@ -1,4 +1,4 @@
-"""``POST /1/detector``: detect faces in images."""
+"""``POST /1/detector``: detect faces in images, with optional estimations."""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from serve_app.detection import DetectOptions
-from serve_app.errors import ESTIMATOR_DISABLED, LunaError
 from serve_app.inputs import read_images
 from serve_app.openapi_docs import IMAGE_BODY, response_doc
 from serve_app.presenters import detector_image
 from serve_app.protocol import respond
 from serve_app.queries import DetectorQuery
-from serve_app.routes.deps import AccountId, ServicesDep
+from serve_app.routes.deps import AccountId, ServicesDep, require_estimators
 
 router = APIRouter(tags=["samples"])
 
@@ -33,11 +32,8 @@ async def detect_faces(
     services: ServicesDep,
 ) -> Response:
     """Detect faces; each image gets its detections or its own error."""
-    for flag, estimator in query.requested_estimators():
-        if services.settings.estimator(estimator) is None:
-            raise LunaError(
-                ESTIMATOR_DISABLED, f"{flag} needs estimator '{estimator}', which is not configured"
-            )
+    analysis = query.analysis()
+    require_estimators(services, query.missing_estimators(), analysis)
     settings = services.settings
     inputs = await read_images(request, settings.limits, settings.image_urls)
     options = DetectOptions(
@@ -47,4 +43,5 @@ async def detect_faces(
         extract_exif=bool(query.extract_exif),
     )
     results = await services.face_detection.run(inputs, options)
+    await services.face_analysis.run(results, analysis)
     return respond(request, {"images": [detector_image(result) for result in results]})

@@ -10,7 +10,7 @@ import msgpack
 import numpy as np
 import pytest
 
-from tests.api.conftest import make_services
+from tests.api.conftest import make_services, shipped_args
 from tests.api.helpers import assert_faces_at, assert_luna_error, detector_images, faces_of
 from tests.unit.test_images import rotated_with_orientation_tag
 
@@ -194,18 +194,30 @@ async def test_face_bounding_boxes_in_multipart(client, photo_bytes, photos):
     assert_faces_at(image, [chandler, joey])
 
 
-async def test_estimations_without_a_model_name_the_missing_estimator(client, photo_bytes):
+async def test_estimations_without_a_model_name_the_missing_estimator(
+    client, make_client, models_dir, photo_bytes
+):
+    jpeg = photo_bytes("obama.jpg")
     for query, estimator in [
-        ("estimate_head_pose=1", "head_pose"),
-        ("yaw_threshold=20", "head_pose"),
         ("estimate_emotions=1", "emotions"),
         ("estimate_mask=1", "mask"),
+        ("estimate_gaze=1", "gaze"),
+        ("estimate_eyes_attributes=1", "eyes"),
+        ("estimate_mouth_attributes=1", "mouth"),
+        ("estimate_face_quality=1", "face_quality"),
     ]:
-        response = await client.post(
-            f"/1/detector?{query}", content=photo_bytes("obama.jpg"), headers=JPEG
-        )
+        response = await client.post(f"/1/detector?{query}", content=jpeg, headers=JPEG)
         body = assert_luna_error(response, 11055, 403)
         assert f"'{estimator}'" in body["detail"]
+    # An estimator this service has, switched off in the configuration.
+    estimators = {
+        **shipped_args()["estimators"],
+        "head_pose": {"model": "meanshape_68", "enabled": False},
+    }
+    without = make_client(make_services(models_dir, estimators=estimators))
+    for query in ("estimate_head_pose=1", "yaw_threshold=20"):
+        response = await without.post(f"/1/detector?{query}", content=jpeg, headers=JPEG)
+        assert "'head_pose'" in assert_luna_error(response, 11055, 403)["detail"]
 
 
 async def test_bad_requests(client, photo_bytes):

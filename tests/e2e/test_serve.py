@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 
+import numpy as np
 import pytest
 
 from tests.api.helpers import assert_faces_at, assert_luna_error, detector_images
@@ -22,7 +23,12 @@ async def test_service_routes(client):
     assert (await client.get("/healthcheck")).status_code == 200
     config = (await client.get("/1/config")).json()
     assert config["deployment"]["runtime"] == "ray-serve"
-    assert config["deployment"]["estimators"] == ["face_detector"]
+    assert config["deployment"]["estimators"] == [
+        "basic_attributes",
+        "face_descriptor",
+        "face_detector",
+        "face_landmarks",
+    ]
 
 
 async def test_group_photo_as_jpeg_base64_and_multipart(client, photo_bytes, photos):
@@ -80,3 +86,42 @@ async def test_errors_through_the_proxy(client):
         "/1/detector", content=b"x", headers={"Content-Type": "image/jpeg", "Luna-Account-Id": "no"}
     )
     assert_luna_error(response, 11037, 400)
+
+
+async def test_sdk_runs_every_estimator_deployment(client, photo_bytes, photos):
+    query = (
+        "detect_face=1&estimate_landmarks68=1&estimate_head_pose=1&estimate_quality=1"
+        "&estimate_basic_attributes=1&estimate_face_descriptor=1"
+    )
+    names = ["group_six.jpg", "obama.jpg", "astronaut.png"] * 3
+
+    async def sdk(name: str):
+        kind = "png" if name.endswith(".png") else "jpeg"
+        response = await client.post(
+            f"/1/sdk?{query}", content=photo_bytes(name), headers={"Content-Type": f"image/{kind}"}
+        )
+        assert response.status_code == 200, response.text
+        return name, response.json()["images_estimations"][0]
+
+    results = await asyncio.gather(*(sdk(name) for name in names))
+    descriptors: dict[str, list] = {}
+    for name, image in results:
+        assert len(image["estimations"]) == photos[name]["faces"]
+        for estimation in image["estimations"]:
+            face = estimation["face"]
+            assert len(face["detection"]["landmarks68"]) == 68
+            assert {"head_pose", "basic_attributes", "descriptor"} <= set(face["attributes"])
+        by_position = sorted(
+            image["estimations"], key=lambda e: e["face"]["detection"]["rect"]["x"]
+        )
+        descriptors.setdefault(name, []).append(
+            [e["face"]["attributes"]["descriptor"]["raw_descriptor"] for e in by_position]
+        )
+    # The same photo gives the same descriptors whatever batch it shared with others.
+    for runs in descriptors.values():
+        first = [np.frombuffer(base64.b64decode(d), "<f4") for d in runs[0]]
+        for run in runs[1:]:
+            for a, b in zip(
+                first, [np.frombuffer(base64.b64decode(d), "<f4") for d in run], strict=True
+            ):
+                assert float(a @ b) > 0.999
