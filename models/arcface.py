@@ -59,12 +59,12 @@ class ArcFaceExtractor:
         model_path: Path | str,
         runtime: RuntimeOptions | None = None,
         descriptor_version: int = 0,
-        score_center: float = 12.0,
-        score_width: float = 2.0,
+        score_center: float = 14.5,
+        score_width: float = 1.0,
         input_mean: float = 127.5,
         input_std: float = 127.5,
-        similarity_center: float = 0.45,
-        similarity_width: float = 0.08,
+        similarity_center: float = 0.30,
+        similarity_width: float = 0.05,
         verification_threshold: float = 0.5,
     ) -> None:
         self.model = OnnxModel(model_path, runtime)

@@ -1,16 +1,21 @@
-"""Benchmark POST /1/detector against the same model in a bare onnxruntime loop.
+"""Benchmark the running service against the same models in a bare onnxruntime loop.
 
 Usage (with the service running, e.g. `bash scripts/run-service.sh`)::
 
-    .venv/bin/python bench/bench_detector.py --url http://127.0.0.1:5090 \
-        [--concurrency 1,4,16,64] [--seconds 15] [--config serve_config.yaml]
+    .venv/bin/python bench/bench_service.py --url http://127.0.0.1:5090 \
+        [--pipeline detector|sdk] [--concurrency 1,4,16,64] [--seconds 15]
 
-Both sides see the same photos (tests/data/photos.yaml) as JPEG bytes. The bare loop runs,
-in this one process, what a request costs the service in model work: decode the JPEG and run
-the detector, with the detector settings of the config (input size, extra scales, threads).
-The served figures include HTTP, Ray's proxy and handle hops, and batching. The client runs on
-the same machine as the service, so on a small machine it takes CPU from it: read the ratio
-as a lower bound.
+Pipelines:
+
+* ``detector``: POST /1/detector; bare loop = decode + face detection.
+* ``sdk``: POST /1/sdk?detect_face=1&estimate_face_descriptor=1&estimate_basic_attributes=1;
+  bare loop = decode + detection + warp + descriptor + age/gender of every face.
+
+Both sides see the same photos (tests/data/photos.yaml) as JPEG bytes and the model settings
+of the config (input sizes, scales, threads). The bare loop runs one image at a time in this
+one process. The served figures include HTTP, Ray's proxy and handle hops, and batching. The
+client runs on the same machine as the service, so on a small machine it takes CPU from it:
+read the ratio as a lower bound.
 """
 
 from __future__ import annotations
@@ -28,12 +33,17 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from models.face_align import warp_face
 from models.provision import app_args
-from serve_app.estimators import FACE_DETECTOR, build_estimator
+from serve_app.estimators import BASIC_ATTRIBUTES, FACE_DESCRIPTOR, FACE_DETECTOR, build_estimator
 from serve_app.settings import Settings
 from tests.data.fetch import catalogue, photo_dir
 
 ACCOUNT = "b668c4a5-2191-476e-a261-3b4f9ce2e25e"
+ROUTES = {
+    "detector": "/1/detector",
+    "sdk": "/1/sdk?detect_face=1&estimate_face_descriptor=1&estimate_basic_attributes=1",
+}
 
 
 def load_photos() -> list[bytes]:
@@ -51,26 +61,42 @@ def percentiles(latencies: list[float]) -> tuple[float, float, float]:
     return tuple(float(np.percentile(values, p)) for p in (50, 95, 99))
 
 
-def bare_loop(config: Path, photos: list[bytes], seconds: float) -> tuple[float, list[float]]:
-    """Images/s and per-image latencies of decode + detect, one image at a time."""
+def bare_loop(
+    config: Path, photos: list[bytes], seconds: float, pipeline: str
+) -> tuple[float, list[float]]:
+    """Images/s and per-image latencies of the pipeline's model work, one image at a time."""
     settings = Settings.from_args(app_args(config)[0])
     detector = build_estimator(settings, FACE_DETECTOR)
-    detector.model.load()
+    detector.load()
+    extractor = attributes = None
+    if pipeline == "sdk":
+        extractor = build_estimator(settings, FACE_DESCRIPTOR)
+        attributes = build_estimator(settings, BASIC_ATTRIBUTES)
+        extractor.load()
+        attributes.load()
+
+    def one(data: bytes) -> None:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        faces = detector.detect([image])[0]
+        if extractor is not None and faces:
+            warps = [warp_face(image, face.landmarks5) for face in faces]
+            extractor.extract(warps)
+            attributes.estimate(warps)
+
     for data in photos:  # warm-up
-        detector.detect([cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)])
+        one(data)
     latencies = []
     start = time.perf_counter()
     i = 0
     while time.perf_counter() - start < seconds:
         t0 = time.perf_counter()
-        image = cv2.imdecode(np.frombuffer(photos[i % len(photos)], np.uint8), cv2.IMREAD_COLOR)
-        detector.detect([image])
+        one(photos[i % len(photos)])
         latencies.append(time.perf_counter() - t0)
         i += 1
     return i / (time.perf_counter() - start), latencies
 
 
-async def served(url: str, photos: list[bytes], concurrency: int, seconds: float):
+async def served(url: str, route: str, photos: list[bytes], concurrency: int, seconds: float):
     """Images/s and request latencies with ``concurrency`` clients posting one image each."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     headers = {"Luna-Account-Id": ACCOUNT, "Content-Type": "image/jpeg"}
@@ -78,7 +104,7 @@ async def served(url: str, photos: list[bytes], concurrency: int, seconds: float
 
         async def one(data: bytes) -> float:
             t0 = time.perf_counter()
-            response = await client.post("/1/detector", content=data, headers=headers)
+            response = await client.post(route, content=data, headers=headers)
             response.raise_for_status()
             return time.perf_counter() - t0
 
@@ -101,6 +127,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", default="http://127.0.0.1:5090")
     parser.add_argument("--config", type=Path, default=Path("serve_config.yaml"))
+    parser.add_argument("--pipeline", choices=sorted(ROUTES), default="detector")
     parser.add_argument("--concurrency", default="1,4,16,64")
     parser.add_argument("--seconds", type=float, default=15.0)
     options = parser.parse_args()
@@ -108,13 +135,15 @@ def main() -> None:
     sizes = [cv2.imdecode(np.frombuffer(p, np.uint8), cv2.IMREAD_COLOR).shape[:2] for p in photos]
     mean_mp = statistics.mean(h * w for h, w in sizes) / 1e6
     print(f"{len(photos)} photos, mean {mean_mp:.2f} MP, JPEG; config {options.config}")
+    print(f"pipeline {options.pipeline}: POST {ROUTES[options.pipeline]}")
 
-    bare_rate, bare_lat = bare_loop(options.config, photos, options.seconds)
+    bare_rate, bare_lat = bare_loop(options.config, photos, options.seconds, options.pipeline)
     p50, p95, p99 = percentiles(bare_lat)
     print(f"\n{'':>14} {'img/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'vs bare':>8}")
     print(f"{'bare loop':>14} {bare_rate:8.1f} {p50:8.1f} {p95:8.1f} {p99:8.1f} {1.0:8.2f}")
     for level in (int(c) for c in options.concurrency.split(",")):
-        rate, lat = asyncio.run(served(options.url, photos, level, options.seconds))
+        route = ROUTES[options.pipeline]
+        rate, lat = asyncio.run(served(options.url, route, photos, level, options.seconds))
         p50, p95, p99 = percentiles(lat)
         label = f"served c={level}"
         print(f"{label:>14} {rate:8.1f} {p50:8.1f} {p95:8.1f} {p99:8.1f} {rate / bare_rate:8.2f}")
