@@ -1,9 +1,10 @@
 """One Ray Serve deployment per model estimator, each a thin batched wrapper of its adapter.
 
 The ingress prepares each item (letterbox, crop, chip) where the pixels already are, and
-sends one item per call; ``@serve.batch`` groups the calls of all concurrent requests into
-one model run. Batch size and wait come from the deployment's ``user_config``; replicas,
-CPUs, GPUs and ``max_ongoing_requests`` from serve_config.yaml.
+sends a request's items in a few calls (a list each, e.g. all the faces of an image);
+``@serve.batch`` groups the calls of all concurrent requests into one model run. Batch size
+(in calls) and wait come from the deployment's ``user_config``; replicas, CPUs, GPUs and
+``max_ongoing_requests`` from serve_config.yaml.
 """
 
 from __future__ import annotations
@@ -49,9 +50,10 @@ def estimator_deployment(name: str, estimator: str, run: BatchRunner) -> Deploym
         @serve.batch(
             max_batch_size=DEFAULT_MAX_BATCH_SIZE, batch_wait_timeout_s=DEFAULT_BATCH_WAIT_S
         )
-        async def infer(self, items: list[Any]) -> list[Any]:
-            """One result per item; the thread keeps the loop free to queue the next batch."""
-            return await asyncio.to_thread(run, self.adapter, items)
+        async def infer(self, calls: list[list[Any]]) -> list[list[Any]]:
+            """Results per call, one per item; the model sees the items of all calls at once.
+            The thread keeps the replica's loop free to queue the next batch."""
+            return await asyncio.to_thread(run_grouped, run, self.adapter, calls)
 
         async def info(self) -> dict[str, Any]:
             """The model files and execution providers this replica really uses."""
@@ -74,6 +76,17 @@ def estimator_deployment(name: str, estimator: str, run: BatchRunner) -> Deploym
 
     Estimator.__name__ = Estimator.__qualname__ = name
     return serve.deployment(name=name, max_ongoing_requests=64)(Estimator)
+
+
+def run_grouped(run: BatchRunner, adapter: Any, calls: list[list[Any]]) -> list[list[Any]]:
+    """Run the items of all calls as one batch and hand each call its own results."""
+    flat = [item for call in calls for item in call]
+    results = run(adapter, flat) if flat else []
+    grouped, start = [], 0
+    for call in calls:
+        grouped.append(results[start : start + len(call)])
+        start += len(call)
+    return grouped
 
 
 FaceDetector = estimator_deployment(
