@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -75,13 +76,16 @@ class Settings(_Strict):
     image_urls: ImageUrlSettings = Field(default_factory=ImageUrlSettings)
 
     @classmethod
-    def from_args(cls, args: dict[str, Any] | None = None) -> Settings:
+    def from_args(
+        cls, args: dict[str, Any] | None = None, environ: Mapping[str, str] | None = None
+    ) -> Settings:
         """Settings from application args, with environment overrides applied."""
         data = dict(args or {})
+        environ = os.environ if environ is None else environ
         env = {
-            "data_dir": os.environ.get("LUNA_DATA_DIR"),
-            "models_dir": os.environ.get("LUNA_MODELS_DIR"),
-            "database_url": os.environ.get("LUNA_DATABASE_URL"),
+            "data_dir": environ.get("LUNA_DATA_DIR"),
+            "models_dir": environ.get("LUNA_MODELS_DIR"),
+            "database_url": environ.get("LUNA_DATABASE_URL"),
         }
         data.update({key: value for key, value in env.items() if value})
         settings = cls.model_validate(data)
@@ -89,6 +93,16 @@ class Settings(_Strict):
         if settings.models_dir is not None:
             settings.models_dir = settings.models_dir.expanduser().resolve()
         return settings
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database: ``database_url``, else an SQLite file in the data directory."""
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'luna.db'}"
+
+    @property
+    def samples_dir(self) -> Path:
+        """Where sample images are kept (the local blob store)."""
+        return self.data_dir / "blobs"
 
     @property
     def resolved_models_dir(self) -> Path:

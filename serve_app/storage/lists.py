@@ -1,0 +1,233 @@
+"""Lists and faces in the database (LUNA keeps them in its Faces service; here they live
+beside the handlers), always within one account."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from serve_app.storage.tables import Face, FaceDescriptor, FaceList, ListFace, utcnow
+
+
+class ListStore:
+    """CRUD of lists and their links to faces."""
+
+    def __init__(self, session: AsyncSession, account_id: str) -> None:
+        self.session = session
+        self.account_id = account_id
+
+    async def create(self, user_data: str) -> FaceList:
+        """A new, empty list."""
+        now = utcnow()
+        row = FaceList(
+            list_id=str(uuid.uuid4()),
+            account_id=self.account_id,
+            user_data=user_data,
+            create_time=now,
+            last_update_time=now,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        return row
+
+    async def get(self, list_id: str) -> FaceList | None:
+        """The list, if it exists in this account."""
+        query = select(FaceList).where(
+            FaceList.list_id == list_id, FaceList.account_id == self.account_id
+        )
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def find(self, user_data: str | None, offset: int, limit: int) -> list[FaceList]:
+        """One page of lists, newest first."""
+        query = select(FaceList).where(FaceList.account_id == self.account_id)
+        if user_data:
+            query = query.where(FaceList.user_data == user_data)
+        query = query.order_by(FaceList.create_time.desc(), FaceList.list_id)
+        return list((await self.session.execute(query.offset(offset).limit(limit))).scalars())
+
+    async def count_faces(self, list_ids: Iterable[str]) -> dict[str, int]:
+        """Faces per list."""
+        ids = list(list_ids)
+        if not ids:
+            return {}
+        query = (
+            select(ListFace.list_id, func.count())
+            .where(ListFace.list_id.in_(ids))
+            .group_by(ListFace.list_id)
+        )
+        counts = {list_id: count for list_id, count in (await self.session.execute(query)).all()}
+        return {list_id: int(counts.get(list_id, 0)) for list_id in ids}
+
+    async def missing(self, list_ids: Iterable[str]) -> list[str]:
+        """Those of ``list_ids`` that are not lists of this account."""
+        ids = set(list_ids)
+        if not ids:
+            return []
+        query = select(FaceList.list_id).where(
+            FaceList.list_id.in_(ids), FaceList.account_id == self.account_id
+        )
+        found = set((await self.session.execute(query)).scalars())
+        return sorted(ids - found)
+
+    async def remove(self, list_id: str) -> bool:
+        """Delete the list and its links (its faces stay); False when there was none."""
+        result = await self.session.execute(
+            delete(FaceList).where(
+                FaceList.list_id == list_id, FaceList.account_id == self.account_id
+            )
+        )
+        return result.rowcount == 1
+
+    async def attach(self, list_id: str, face_ids: Iterable[str]) -> None:
+        """Link faces to the list (faces already in it stay once)."""
+        ids = set(face_ids)
+        present = set(
+            (
+                await self.session.execute(
+                    select(ListFace.face_id).where(
+                        ListFace.list_id == list_id, ListFace.face_id.in_(ids)
+                    )
+                )
+            ).scalars()
+        )
+        now = utcnow()
+        self.session.add_all(
+            ListFace(list_id=list_id, face_id=face_id, link_time=now) for face_id in ids - present
+        )
+        await self._touch(list_id)
+
+    async def detach(self, list_id: str, face_ids: Iterable[str]) -> None:
+        """Unlink faces from the list."""
+        await self.session.execute(
+            delete(ListFace).where(ListFace.list_id == list_id, ListFace.face_id.in_(set(face_ids)))
+        )
+        await self._touch(list_id)
+
+    async def _touch(self, list_id: str) -> None:
+        await self.session.execute(
+            update(FaceList).where(FaceList.list_id == list_id).values(last_update_time=utcnow())
+        )
+        await self.session.flush()
+
+
+class FaceStore:
+    """CRUD of faces and their descriptors."""
+
+    def __init__(self, session: AsyncSession, account_id: str) -> None:
+        self.session = session
+        self.account_id = account_id
+
+    async def create(
+        self,
+        descriptors: dict[int, tuple[bytes, float | None]],
+        basic_attributes: dict | None,
+        samples: list[str],
+        user_data: str,
+        external_id: str,
+        event_id: str | None = None,
+        avatar: str = "",
+    ) -> Face:
+        """A new face with its descriptors (version -> (bytes, score))."""
+        now = utcnow()
+        face = Face(
+            face_id=str(uuid.uuid4()),
+            account_id=self.account_id,
+            user_data=user_data,
+            external_id=external_id,
+            event_id=event_id,
+            avatar=avatar,
+            basic_attributes=basic_attributes,
+            samples=samples,
+            create_time=now,
+            last_update_time=now,
+        )
+        self.session.add(face)
+        await self.session.flush()
+        self.session.add_all(
+            FaceDescriptor(face_id=face.face_id, version=version, descriptor=data, score=score)
+            for version, (data, score) in descriptors.items()
+        )
+        await self.session.flush()
+        return face
+
+    async def get(self, face_id: str) -> Face | None:
+        """The face, if it exists in this account."""
+        query = select(Face).where(Face.face_id == face_id, Face.account_id == self.account_id)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def missing(self, face_ids: Iterable[str]) -> list[str]:
+        """Those of ``face_ids`` that are not faces of this account."""
+        ids = set(face_ids)
+        if not ids:
+            return []
+        query = select(Face.face_id).where(
+            Face.face_id.in_(ids), Face.account_id == self.account_id
+        )
+        return sorted(ids - set((await self.session.execute(query)).scalars()))
+
+    async def find(
+        self, list_id: str | None, external_id: str | None, offset: int, limit: int
+    ) -> list[Face]:
+        """One page of faces, newest first, optionally of one list or external id."""
+        query = select(Face).where(Face.account_id == self.account_id)
+        if list_id:
+            query = query.join(ListFace, ListFace.face_id == Face.face_id).where(
+                ListFace.list_id == list_id
+            )
+        if external_id:
+            query = query.where(Face.external_id == external_id)
+        query = query.order_by(Face.create_time.desc(), Face.face_id)
+        return list((await self.session.execute(query.offset(offset).limit(limit))).scalars())
+
+    async def lists_of(self, face_ids: Iterable[str]) -> dict[str, list[str]]:
+        """The lists each face is in."""
+        ids = list(face_ids)
+        found: dict[str, list[str]] = {face_id: [] for face_id in ids}
+        if ids:
+            query = select(ListFace.face_id, ListFace.list_id).where(ListFace.face_id.in_(ids))
+            for face_id, list_id in (await self.session.execute(query)).all():
+                found[face_id].append(list_id)
+        return {face_id: sorted(lists) for face_id, lists in found.items()}
+
+    async def descriptors_of(self, face_ids: Iterable[str]) -> dict[str, dict[int, FaceDescriptor]]:
+        """Each face's descriptors by version."""
+        ids = list(face_ids)
+        found: dict[str, dict[int, FaceDescriptor]] = {face_id: {} for face_id in ids}
+        if ids:
+            query = select(FaceDescriptor).where(FaceDescriptor.face_id.in_(ids))
+            for row in (await self.session.execute(query)).scalars():
+                found[row.face_id][row.version] = row
+        return found
+
+    async def update(self, face_id: str, **fields: object) -> bool:
+        """Set some fields of a face; False when there is no such face."""
+        result = await self.session.execute(
+            update(Face)
+            .where(Face.face_id == face_id, Face.account_id == self.account_id)
+            .values(**fields, last_update_time=utcnow())
+        )
+        return result.rowcount == 1
+
+    async def put_descriptor(
+        self, face_id: str, version: int, descriptor: bytes, score: float | None
+    ) -> None:
+        """Add or replace the face's descriptor of ``version``."""
+        await self.session.execute(
+            delete(FaceDescriptor).where(
+                FaceDescriptor.face_id == face_id, FaceDescriptor.version == version
+            )
+        )
+        self.session.add(
+            FaceDescriptor(face_id=face_id, version=version, descriptor=descriptor, score=score)
+        )
+        await self.session.flush()
+
+    async def remove(self, face_id: str) -> bool:
+        """Delete the face, its descriptors and its list links; False when there was none."""
+        result = await self.session.execute(
+            delete(Face).where(Face.face_id == face_id, Face.account_id == self.account_id)
+        )
+        return result.rowcount == 1
