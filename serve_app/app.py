@@ -5,11 +5,19 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from serve_app import protocol
-from serve_app.routes import detector, sdk, service
+from serve_app.routes import detector, extractor, handlers, objects, sdk, service, verifiers
 from serve_app.services import Services
 from serve_app.version import COMPATIBLE_HANDLERS
 
-ROUTERS = (service.router, detector.router, sdk.router)
+ROUTERS = (
+    service.router,
+    detector.router,
+    extractor.router,
+    sdk.router,
+    handlers.router,
+    verifiers.router,
+    objects.router,
+)
 
 
 def create_app(services: Services) -> FastAPI:

@@ -77,6 +77,17 @@ TOO_MANY_IMAGES = ErrorKind(12031, BAD_INPUT, "Too many images in request: {}, l
 IMAGE_TOO_LARGE = ErrorKind(12031, BAD_INPUT, "Image is too large: {}")
 BODY_TOO_LARGE = ErrorKind(12031, BAD_INPUT, "Request body is too large: more than {} bytes", 413)
 HEALTH_CHECK = ErrorKind(38001, "Health check error", "{}", 502)
+# Objects. Handler: as the API document's sample; verifier, face, image: LUNA's error list.
+OBJECT_NOT_FOUND = "Object not found"
+HANDLER_NOT_FOUND = ErrorKind(11033, OBJECT_NOT_FOUND, "Handler with ID '{}' not found", 404)
+VERIFIER_NOT_FOUND = ErrorKind(34004, OBJECT_NOT_FOUND, "Verifier with id '{}' not found", 404)
+SAMPLE_NOT_FOUND = ErrorKind(13003, OBJECT_NOT_FOUND, "Sample with id '{}' not found", 404)
+FACE_NOT_FOUND = ErrorKind(22002, OBJECT_NOT_FOUND, "Face with id '{}' not found", 404)
+SOME_NOT_FOUND = ErrorKind(11020, OBJECT_NOT_FOUND, "One or more {} not found", 404)
+# ours: LUNA's codes for these are not published.
+LIST_NOT_FOUND = ErrorKind(22003, OBJECT_NOT_FOUND, "List with id '{}' not found", 404)
+ATTRIBUTE_NOT_FOUND = ErrorKind(22012, OBJECT_NOT_FOUND, "Attribute with id '{}' not found", 404)
+DESCRIPTOR_VERSION = ErrorKind(12031, BAD_INPUT, "Descriptor of version {} cannot be used: {}")
 
 
 class LunaError(Exception):

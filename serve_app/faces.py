@@ -42,6 +42,7 @@ class Face:
     descriptor: Descriptor | None = field(default=None, repr=False)
     basic_attributes: AgeGender | None = None
     filter_reasons: list[FilterReason] = field(default_factory=list)
+    sample_id: str | None = None
 
     @classmethod
     def from_detection(cls, detection: FaceDetection, offset: tuple[float, float] = (0, 0)) -> Face:

@@ -113,10 +113,10 @@ async def read_body(request: Request, limit: int) -> bytes:
     return bytes(chunks)
 
 
-def validation_error(exc: ValidationError) -> LunaError:
-    """LUNA's json validation error for the first problem pydantic found."""
+def validation_error(exc: ValidationError, prefix: str = "") -> LunaError:
+    """LUNA's json validation error for the first problem pydantic found, naming its path."""
     first = exc.errors()[0]
-    path = ".".join(str(part) for part in first["loc"])
+    path = ".".join([prefix] * bool(prefix) + [str(part) for part in first["loc"]])
     return LunaError(BAD_JSON, path, first["msg"])
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
 
 from serve_app import schemas
 from serve_app.images import IMAGE_MIMETYPES
@@ -56,6 +57,32 @@ REQUEST_ID_PARAM = {
 }
 
 
+REF = "#/components/schemas/{model}"
+_BODY_MODELS: dict[str, type[BaseModel]] = {}
+
+
+def json_body(model: type[BaseModel] | None = None, description: str = "") -> dict[str, Any]:
+    """``openapi_extra`` for a route reading an ``application/json`` body of ``model`` (read
+    by the route itself, so that its errors are LUNA's)."""
+    content: dict[str, Any] = {}
+    if model is not None:
+        _BODY_MODELS[model.__name__] = model
+        content["schema"] = {"$ref": REF.format(model=model.__name__)}
+    body: dict[str, Any] = {"required": True, "content": {"application/json": content}}
+    if description:
+        body["description"] = description
+    return {"requestBody": body}
+
+
+def _body_schemas() -> dict[str, Any]:
+    schemas: dict[str, Any] = {}
+    for name, model in _BODY_MODELS.items():
+        schema = model.model_json_schema(ref_template=REF)
+        schemas.update(schema.pop("$defs", {}))
+        schemas[name] = schema
+    return schemas
+
+
 def response_doc(model: str) -> dict[int | str, dict[str, Any]]:
     """The documented responses of a route answering with ``schemas.<model>``."""
     return {
@@ -91,9 +118,10 @@ def build_spec(app: FastAPI) -> dict[str, Any]:
                     "description": "The request id",
                     "schema": {"type": "string"},
                 }
-    schemas_ = spec.get("components", {}).get("schemas", {})
+    schemas_ = spec.setdefault("components", {}).setdefault("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         schemas_.pop(name, None)
+    schemas_.update(_body_schemas())
     return spec
 
 

@@ -19,6 +19,7 @@ from models.head_pose import HeadPose
 from models.image_quality import ImageQuality
 from serve_app.errors import SUCCESS
 from serve_app.faces import Face, FilterReason, ImageResult
+from serve_app.samples import sample_url
 
 SUCCESS_ERROR = {"error_code": SUCCESS.code, "desc": SUCCESS.desc, "detail": SUCCESS.detail}
 WARP_JPEG_QUALITY = 95
@@ -132,7 +133,10 @@ def detector_image(result: ImageResult) -> dict[str, Any]:
     out = _status(result)
     if result.error is None:
         out["detections"] = {
-            "samples": [{"face": {"detection": detector_detection(f)}} for f in result.faces],
+            "samples": [
+                {"face": _with_sample(f, {"detection": detector_detection(f)})}
+                for f in result.faces
+            ],
             "filtered_detections": {
                 "face_detections": [
                     {
@@ -172,7 +176,15 @@ def sdk_face(face: Face, landmarks5: bool, with_warp: bool) -> dict[str, Any]:
         attributes["basic_attributes"] = basic_attributes(face.basic_attributes)
     if face.descriptor is not None:
         attributes["descriptor"] = descriptor(face.descriptor)
-    return {"detection": detection, "attributes": attributes}
+    return _with_sample(face, {"detection": detection, "attributes": attributes})
+
+
+def _with_sample(face: Face, out: dict[str, Any]) -> dict[str, Any]:
+    """Add the face's stored sample, if it has one."""
+    if face.sample_id is not None:
+        out["sample_id"] = face.sample_id
+        out["url"] = sample_url(face.sample_id)
+    return out
 
 
 def sdk_image(result: ImageResult, landmarks5: bool, with_warp: bool) -> dict[str, Any]:

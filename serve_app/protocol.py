@@ -153,6 +153,8 @@ def install(app: FastAPI) -> None:
             return error_response(ACCOUNT_ID_REQUIRED if missing else ACCOUNT_ID_BAD)
         if where == "query":
             return error_response(BAD_QUERY, f"{name}: {first.get('msg', 'invalid value')}")
+        if where == "path":  # e.g. an object id that is not a UUID: no such object
+            return error_response(PAGE_NOT_FOUND)
         return error_response(BAD_INPUT_GENERIC, f"{name}: {first.get('msg', 'invalid value')}")
 
     @app.exception_handler(StarletteHTTPException)

@@ -204,10 +204,12 @@ class SdkDetection(_Shape):
 
 
 class SdkFace(_Shape):
-    """One face's detection and attributes."""
+    """One face's detection and attributes, and its stored sample (with Luna-Account-Id)."""
 
     detection: SdkDetection
     attributes: SdkAttributes
+    sample_id: str | None = None
+    url: str | None = None
 
 
 class SdkEstimation(_Shape):

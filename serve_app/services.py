@@ -9,6 +9,7 @@ from serve_app.detection import FaceDetectionPipeline
 from serve_app.estimators import Estimators
 from serve_app.face_analysis import FaceAnalysis
 from serve_app.settings import Settings
+from serve_app.storage.store import Storage
 
 
 @dataclass
@@ -22,3 +23,4 @@ class Services:
     def __post_init__(self) -> None:
         self.face_detection = FaceDetectionPipeline(self.estimators, self.settings)
         self.face_analysis = FaceAnalysis(self.estimators)
+        self.storage = Storage(self.settings)

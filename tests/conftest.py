@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,12 @@ from models import paths
 from tests.data.fetch import catalogue, photo_dir
 
 ACCOUNT = "b668c4a5-2191-476e-a261-3b4f9ce2e25e"
-OTHER_ACCOUNT = "4c0e5b8a-1f2d-4e3c-9a7b-6d5e4f3a2b1c"
+
+
+def new_account() -> str:
+    """A fresh account id: tests that store objects start from an empty account, whatever
+    an earlier test or run left in a shared database."""
+    return str(uuid.uuid4())
 
 
 def _require(path: Path, how: str) -> Path:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
+from pydantic import BaseModel, Field
 
 from serve_app import protocol
-from serve_app.errors import ESTIMATOR_DISABLED, LunaError
+from serve_app.errors import ACCOUNT_ID_REQUIRED, BAD_QUERY, ESTIMATOR_DISABLED, LunaError
 from serve_app.face_analysis import AnalysisOptions
 from serve_app.services import Services
 
@@ -48,3 +49,43 @@ def require_estimators(
     for name in analysis.estimators():
         if not services.estimators.available(name):
             raise LunaError(ESTIMATOR_DISABLED, f"estimator '{name}' is not configured")
+
+
+def _account_scope(
+    request: Request,
+    account_id: Annotated[
+        str | None,
+        Query(description="Account ID; must equal Luna-Account-Id when both are given"),
+    ] = None,
+) -> str:
+    """The account a request sees: ``Luna-Account-Id``, else the ``account_id`` query.
+
+    Objects of other accounts are invisible: a query naming another account than the
+    header is refused rather than answered.
+    """
+    header = request.headers.get(protocol.ACCOUNT_ID_HEADER)
+    if header:
+        own = protocol.account_id(request)
+        if account_id is not None and account_id.lower() != own:
+            raise LunaError(BAD_QUERY, "account_id: differs from the Luna-Account-Id header")
+        return own
+    if account_id is None:
+        raise LunaError(ACCOUNT_ID_REQUIRED)
+    if not protocol.UUID_PATTERN.match(account_id.lower()):
+        raise LunaError(BAD_QUERY, "account_id: not a UUID")
+    return account_id.lower()
+
+
+AccountScope = Annotated[str, Depends(_account_scope)]
+
+
+class Page(BaseModel):
+    """Pagination of list routes."""
+
+    page: int = Field(1, ge=1)
+    page_size: int = Field(10, ge=1, le=1000)
+
+    @property
+    def offset(self) -> int:
+        """Rows to skip."""
+        return (self.page - 1) * self.page_size

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -14,6 +15,7 @@ from serve_app.presenters import detector_image
 from serve_app.protocol import respond
 from serve_app.queries import DetectorQuery
 from serve_app.routes.deps import AccountId, ServicesDep, require_estimators
+from serve_app.samples import store_face_samples
 
 router = APIRouter(tags=["samples"])
 
@@ -31,8 +33,9 @@ async def detect_faces(
     account_id: AccountId,
     services: ServicesDep,
 ) -> Response:
-    """Detect faces; each image gets its detections or its own error."""
-    analysis = query.analysis()
+    """Detect faces; each image gets its detections or its own error. Every detected face is
+    stored as a sample (its 250x250 warp) that /1/extractor can later use."""
+    analysis = replace(query.analysis(), warp=True)
     require_estimators(services, query.missing_estimators(), analysis)
     settings = services.settings
     inputs = await read_images(request, settings.limits, settings.image_urls)
@@ -44,4 +47,6 @@ async def detect_faces(
     )
     results = await services.face_detection.run(inputs, options)
     await services.face_analysis.run(results, analysis)
+    storage = await services.storage.ready()
+    await store_face_samples(storage, account_id, [f for r in results for f in r.faces])
     return respond(request, {"images": [detector_image(result) for result in results]})

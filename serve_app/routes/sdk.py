@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -12,9 +13,10 @@ from serve_app.detection import DetectOptions
 from serve_app.inputs import read_images
 from serve_app.openapi_docs import IMAGE_BODY, response_doc
 from serve_app.presenters import aggregate, sdk_image
-from serve_app.protocol import respond
+from serve_app.protocol import ACCOUNT_ID_HEADER, account_id, respond
 from serve_app.queries import SdkQuery
 from serve_app.routes.deps import ServicesDep, require_estimators
+from serve_app.samples import store_face_samples
 
 router = APIRouter(tags=["sdk"])
 
@@ -32,7 +34,9 @@ router = APIRouter(tags=["sdk"])
 async def sdk(
     request: Request, query: Annotated[SdkQuery, Query()], services: ServicesDep
 ) -> Response:
-    """Estimations for every face of every image; each image fails alone."""
+    """Estimations for every face of every image; each image fails alone. With a
+    ``Luna-Account-Id`` the face warps are also stored as samples of that account."""
+    account = account_id(request) if request.headers.get(ACCOUNT_ID_HEADER) else None
     analysis = query.analysis()
     require_estimators(services, query.missing_estimators(), analysis)
     settings = services.settings
@@ -47,7 +51,12 @@ async def sdk(
     results = await services.face_detection.run(inputs, options)
     if query.aggregate_attributes and query.multiface_policy != 2:
         aggregation.single_faces(results)
+    if account is not None:  # samples are warps
+        analysis = replace(analysis, warp=True)
     await services.face_analysis.run(results, analysis)
+    if account is not None:
+        storage = await services.storage.ready()
+        await store_face_samples(storage, account, [f for r in results for f in r.faces])
     landmarks5 = bool(query.estimate_landmarks5)
     with_warp = bool(query.estimate_face_warp)
     body: dict[str, Any] = {

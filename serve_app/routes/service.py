@@ -40,6 +40,7 @@ async def get_health(
     """Healthy when every configured estimator answers; else 502 naming those that do not."""
     start = time.perf_counter()
     report = await services.estimators.health()
+    report["database"] = await _database_problem(services)
     failed = {name: problem for name, problem in report.items() if problem}
     if failed:
         detail = "; ".join(f"{name}: {problem}" for name, problem in failed.items())
@@ -81,6 +82,15 @@ async def get_dev_manual() -> Response:
 async def get_dev_manual_page() -> Response:
     """The project's documents as one plain HTML page."""
     return HTMLResponse(_manual_html())
+
+
+async def _database_problem(services) -> str | None:
+    try:
+        storage = await services.storage.ready()
+        await storage.database.ping()
+    except Exception as exc:  # any failure to reach or migrate the database is unhealthy
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
 def _accepts(accept: str, media: str) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import httpx
@@ -22,16 +24,45 @@ def shipped_args() -> dict:
     return app_args(SERVE_CONFIG)[0]
 
 
-def make_services(models_dir, **overrides) -> Services:
-    """Services configured as serve_config.yaml, overridden by keyword."""
-    args = {**shipped_args(), "models_dir": str(models_dir), **overrides}
-    settings = Settings.from_args(args)
+def make_services(models_dir, data_dir=None, **overrides) -> Services:
+    """Services configured as serve_config.yaml, overridden by keyword; their database and
+    samples live in ``data_dir`` (a fresh temporary folder when not given)."""
+    data_dir = data_dir or tempfile.mkdtemp(prefix="luna-api-")
+    args = {**shipped_args(), "models_dir": str(models_dir), "data_dir": str(data_dir), **overrides}
+    settings = Settings.from_args(args, environ={})
     return Services(settings, LocalEstimators(settings))
 
 
 @pytest.fixture(scope="session")
-def services(models_dir) -> Services:
-    return make_services(models_dir)
+def services(models_dir, tmp_path_factory) -> Services:
+    return make_services(models_dir, tmp_path_factory.mktemp("data"))
+
+
+def postgres_url() -> str | None:
+    """The throwaway PostgreSQL of the test script, if it runs one."""
+    url = os.environ.get("LUNA_TEST_POSTGRES_URL")
+    if not url and os.environ.get("LUNA_REQUIRE_POSTGRES") == "1":
+        pytest.fail("LUNA_REQUIRE_POSTGRES=1 but no LUNA_TEST_POSTGRES_URL", pytrace=False)
+    return url
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend_services(request, models_dir, tmp_path_factory) -> Services:
+    """Services on each database backend: storage tests run on both."""
+    data_dir = tmp_path_factory.mktemp(request.param)
+    if request.param == "sqlite":
+        return make_services(models_dir, data_dir)
+    url = postgres_url()
+    if url is None:
+        pytest.skip("no PostgreSQL: scripts/run-tests.sh starts one (scripts/postgres.sh)")
+    return make_services(models_dir, data_dir, database_url=url)
+
+
+@pytest.fixture
+async def db_client(backend_services):
+    """A client of the app on each database backend."""
+    async with _client(backend_services) as http:
+        yield http
 
 
 def _client(services: Services) -> httpx.AsyncClient:

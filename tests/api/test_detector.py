@@ -172,7 +172,11 @@ async def test_msgpack_when_accepted(client, photo_bytes):
         "/1/detector", content=data, headers={**headers, "Accept": "application/msgpack"}
     )
     assert response.headers["content-type"] == "application/msgpack"
-    assert msgpack.unpackb(response.content) == as_json
+    as_msgpack = msgpack.unpackb(response.content)
+    for body in (as_json, as_msgpack):  # each request stores its own samples
+        for sample in body["images"][0]["detections"]["samples"]:
+            assert sample["face"].pop("sample_id") and sample["face"].pop("url")
+    assert as_msgpack == as_json
 
 
 async def test_face_bounding_boxes_in_multipart(client, photo_bytes, photos):

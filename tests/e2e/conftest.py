@@ -34,7 +34,13 @@ def service_url(tmp_path_factory, models_dir, photos):
     port = _free_port()
     run_config = tmp_path_factory.mktemp("serve") / "serve_config.run.yaml"
     log_path = run_config.with_name("serve.log")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # Models from the repository, database and samples in a folder of this run.
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "LUNA_MODELS_DIR": str(models_dir),
+        "LUNA_DATA_DIR": str(run_config.parent / "data"),
+    }
     with open(log_path, "w") as log:
         process = subprocess.Popen(
             [

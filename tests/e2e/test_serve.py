@@ -125,3 +125,31 @@ async def test_sdk_runs_every_estimator_deployment(client, photo_bytes, photos):
                 first, [np.frombuffer(base64.b64decode(d), "<f4") for d in run], strict=True
             ):
                 assert float(a @ b) > 0.999
+
+
+async def test_storage_through_the_service(client, photo_bytes):
+    account = {"Luna-Account-Id": "0b7c3f2e-8d41-4a6b-9c05-2e6f1a3d4b5c"}
+    created = await client.post("/1/handlers", json={"description": "e2e"}, headers=account)
+    assert created.status_code == 201, created.text
+    assert (await client.get(created.json()["url"], headers=account)).json()["description"] == "e2e"
+    response = await client.post(
+        "/1/detector",
+        content=photo_bytes("obama.jpg"),
+        headers={**account, "Content-Type": "image/jpeg"},
+    )
+    [sample] = response.json()["images"][0]["detections"]["samples"]
+    image = await client.get(sample["face"]["url"], headers=account)
+    assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
+    extracted = await client.post(
+        "/1/extractor?extract_basic_attributes=1",
+        json=[sample["face"]["sample_id"]],
+        headers=account,
+    )
+    assert extracted.status_code == 201, extracted.text
+    [attribute] = extracted.json()
+    assert attribute["basic_attributes"]["gender"] == 1
+    face = await client.post(
+        "/1/faces", json={"attribute_id": attribute["attribute_id"]}, headers=account
+    )
+    assert face.status_code == 201
+    assert (await client.delete(created.json()["url"], headers=account)).status_code == 204

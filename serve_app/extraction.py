@@ -1,0 +1,92 @@
+"""Attributes from stored samples: descriptors and age/gender, kept as temporary attributes.
+
+Shared by ``/1/extractor`` and the attribute upgrade of faces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from models import descriptor_format
+from models.age_gender import AgeGender
+from models.arcface import Descriptor
+from serve_app import aggregation, presenters
+from serve_app.estimators import BASIC_ATTRIBUTES, FACE_DESCRIPTOR, Estimators
+from serve_app.samples import load_face_samples
+from serve_app.storage.attributes import AttributeStore
+from serve_app.storage.store import Storage
+from serve_app.storage.tables import Attribute
+
+
+@dataclass
+class Extracted:
+    """What one group of samples gave: its descriptor and attributes (each optional)."""
+
+    samples: list[str]
+    descriptor: Descriptor | None = None
+    basic_attributes: AgeGender | None = None
+
+
+async def extract_from_samples(
+    estimators: Estimators,
+    storage: Storage,
+    account_id: str,
+    sample_ids: Sequence[str],
+    descriptor: bool,
+    basic_attributes: bool,
+) -> list[Extracted]:
+    """One :class:`Extracted` per sample, from the account's stored warps."""
+    if descriptor:
+        estimators.require(FACE_DESCRIPTOR)
+    if basic_attributes:
+        estimators.require(BASIC_ATTRIBUTES)
+    warps = await load_face_samples(storage, account_id, sample_ids)
+    results = [Extracted([sample_id]) for sample_id in sample_ids]
+    if descriptor:
+        for result, value in zip(results, await estimators.extract_descriptors(warps), strict=True):
+            result.descriptor = value
+    if basic_attributes:
+        found = await estimators.estimate_basic_attributes(warps)
+        for result, value in zip(results, found, strict=True):
+            result.basic_attributes = value
+    return results
+
+
+def keep_scores(results: list[Extracted], threshold: float) -> list[Extracted]:
+    """Samples whose descriptor scores below ``threshold`` are left out."""
+    return [r for r in results if r.descriptor is None or r.descriptor.score >= threshold]
+
+
+def aggregate(results: list[Extracted]) -> Extracted:
+    """All samples as one person: averaged descriptor and attributes."""
+    return Extracted(
+        samples=[s for r in results for s in r.samples],
+        descriptor=aggregation.aggregate_descriptors(
+            [r.descriptor for r in results if r.descriptor]
+        ),
+        basic_attributes=aggregation.aggregate_basic_attributes(
+            [r.basic_attributes for r in results if r.basic_attributes]
+        ),
+    )
+
+
+async def store_attributes(
+    storage: Storage, account_id: str, results: list[Extracted], ttl_s: int
+) -> list[Attribute]:
+    """Temporary attributes for the results, in one transaction."""
+    async with storage.database.transaction() as session:
+        store = AttributeStore(session, account_id)
+        return [
+            await store.create(
+                descriptor=descriptor_format.raw(r.descriptor.vector) if r.descriptor else None,
+                descriptor_version=r.descriptor.version if r.descriptor else None,
+                descriptor_score=r.descriptor.score if r.descriptor else None,
+                basic_attributes=(
+                    presenters.basic_attributes(r.basic_attributes) if r.basic_attributes else None
+                ),
+                samples=r.samples,
+                ttl_s=ttl_s,
+            )
+            for r in results
+        ]

@@ -1,0 +1,84 @@
+"""``POST /1/extractor`` (attributes from samples) and ``POST /1/extractor/upgrade``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from serve_app import views
+from serve_app.extraction import aggregate, extract_from_samples, keep_scores, store_attributes
+from serve_app.face_records import UpgradeInput, upgrade_face
+from serve_app.json_body import read_json, read_model, validate
+from serve_app.openapi_docs import json_body
+from serve_app.policies import Uuid
+from serve_app.protocol import respond
+from serve_app.routes.deps import AccountId, ServicesDep
+from serve_app.storage.lists import FaceStore
+
+router = APIRouter(tags=["attributes"])
+MAX_SAMPLES = 1000
+
+
+class ExtractorQuery(BaseModel):
+    """``POST /1/extractor`` query."""
+
+    score_threshold: float = Field(0.0, ge=0.0, le=1.0)
+    extract_descriptor: int = Field(1, ge=0, le=1)
+    extract_basic_attributes: int = Field(0, ge=0, le=1)
+    aggregate_attributes: int = Field(0, ge=0, le=1)
+    ttl: int = Field(300, ge=1, le=86400)
+
+
+@router.post(
+    "/1/extractor",
+    summary="extract attributes",
+    status_code=201,
+    openapi_extra=json_body(description="A JSON array of sample ids."),
+)
+async def extract(
+    request: Request,
+    query: Annotated[ExtractorQuery, Query()],
+    account_id: AccountId,
+    services: ServicesDep,
+) -> Response:
+    """Temporary attributes (descriptor, age, gender) from the account's samples: one per
+    sample, or one for all with ``aggregate_attributes=1``. Samples whose descriptor scores
+    below ``score_threshold`` are left out; the attributes vanish after ``ttl`` seconds."""
+    sample_ids = validate(
+        await read_json(request),
+        Annotated[list[Uuid], Field(min_length=1, max_length=MAX_SAMPLES)],
+    )
+    storage = await services.storage.ready()
+    extracted = await extract_from_samples(
+        services.estimators,
+        storage,
+        account_id,
+        list(dict.fromkeys(sample_ids)),
+        descriptor=bool(query.extract_descriptor),
+        basic_attributes=bool(query.extract_basic_attributes),
+    )
+    extracted = keep_scores(extracted, query.score_threshold)
+    if query.aggregate_attributes and extracted:
+        extracted = [aggregate(extracted)]
+    rows = await store_attributes(storage, account_id, extracted, query.ttl)
+    return respond(request, [views.extracted(row) for row in rows], 201)
+
+
+@router.post(
+    "/1/extractor/upgrade", summary="upgrade attribute", openapi_extra=json_body(UpgradeInput)
+)
+async def upgrade(request: Request, account_id: AccountId, services: ServicesDep) -> Response:
+    """Append the configured model's descriptor to a face and/or replace its age and gender,
+    from samples (``upgrade_data.samples``, default: the face's own)."""
+    body = await read_model(request, UpgradeInput)
+    storage = await services.storage.ready()
+    face = await upgrade_face(services.estimators, storage, account_id, body)
+    async with storage.database.transaction() as session:
+        faces = FaceStore(session, account_id)
+        descriptors = (await faces.descriptors_of([face.face_id]))[face.face_id]
+        lists = (await faces.lists_of([face.face_id]))[face.face_id]
+    shown = views.face(face, lists, descriptors)
+    return respond(request, {"face_id": face.face_id, "face_attributes": shown["attributes"]})

@@ -1,0 +1,177 @@
+"""Handlers: create, list, count, get, replace, check, remove, and validate policies."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+from serve_app import views
+from serve_app.errors import HANDLER_NOT_FOUND, SOME_NOT_FOUND, LunaError
+from serve_app.json_body import read_model
+from serve_app.openapi_docs import json_body
+from serve_app.policies import Policies
+from serve_app.protocol import respond
+from serve_app.routes.deps import AccountId, AccountScope, Page, ServicesDep
+from serve_app.storage.handlers import HandlerStore
+from serve_app.storage.lists import ListStore
+
+router = APIRouter(tags=["handlers"])
+
+HandlerId = Annotated[str, Path(pattern=r"^[a-fA-F0-9]{8}-([a-fA-F0-9]{4}-){3}[a-fA-F0-9]{12}$")]
+
+
+class HandlerBody(BaseModel):
+    """A handler as clients send it."""
+
+    model_config = ConfigDict(extra="forbid")
+    description: str = Field("", max_length=128)
+    policies: Policies = Field(default_factory=Policies)
+    is_dynamic: bool = False
+
+
+class ValidatorBody(BaseModel):
+    """Policies to validate."""
+
+    model_config = ConfigDict(extra="forbid")
+    policies: Policies
+
+
+class HandlerFilters(BaseModel):
+    """Filters of list and count."""
+
+    description: str | None = Field(None, max_length=128)
+    is_dynamic: int | None = Field(None, ge=0, le=1)
+
+
+async def _check_lists(store: ListStore, policies: Policies) -> None:
+    if missing := await store.missing(policies.list_ids()):
+        raise LunaError(SOME_NOT_FOUND, f"lists ({', '.join(missing)})", status=400)
+
+
+@router.post(
+    "/1/handlers", summary="create handler", status_code=201, openapi_extra=json_body(HandlerBody)
+)
+async def create_handler(
+    request: Request, account_id: AccountId, services: ServicesDep
+) -> Response:
+    """Create a handler; its policies are validated completely first."""
+    body = await read_model(request, HandlerBody)
+    storage = await services.storage.ready()
+    async with storage.database.transaction() as session:
+        if not body.is_dynamic:
+            await _check_lists(ListStore(session, account_id), body.policies)
+        row = await HandlerStore(session, account_id).create(
+            body.description, body.policies.model_dump(mode="json"), body.is_dynamic
+        )
+    url = f"/1/handlers/{row.handler_id}"
+    response = respond(request, {"handler_id": row.handler_id, "url": url}, 201)
+    response.headers["Location"] = url
+    return response
+
+
+@router.get("/1/handlers", summary="get handlers")
+async def list_handlers(
+    request: Request,
+    account_id: AccountScope,
+    services: ServicesDep,
+    page: Annotated[Page, Query()],
+    filters: Annotated[HandlerFilters, Query()],
+) -> Response:
+    """One page of the account's handlers, newest first."""
+    storage = await services.storage.ready()
+    async with storage.database.transaction() as session:
+        rows = await HandlerStore(session, account_id).find(
+            filters.description, filters.is_dynamic, page.offset, page.page_size
+        )
+    return respond(request, [views.handler(row) for row in rows])
+
+
+@router.get("/1/handlers/count", summary="get handler count")
+async def count_handlers(
+    request: Request,
+    account_id: AccountScope,
+    services: ServicesDep,
+    filters: Annotated[HandlerFilters, Query()],
+) -> Response:
+    """How many handlers the account has (matching the filters)."""
+    storage = await services.storage.ready()
+    async with storage.database.transaction() as session:
+        count = await HandlerStore(session, account_id).count(
+            filters.description, filters.is_dynamic
+        )
+    return respond(request, {"handlers_count": count})
+
+
+@router.post(
+    "/1/handlers/validator",
+    summary="validate handler policies",
+    status_code=204,
+    openapi_extra=json_body(ValidatorBody),
+)
+async def validate_policies(request: Request, account_id: AccountId) -> Response:
+    """204 when the policies are valid; LUNA's validation error naming the bad field if not."""
+    await read_model(request, ValidatorBody)
+    return Response(status_code=204)
+
+
+@router.get("/1/handlers/{handler_id}", summary="get handler")
+async def get_handler(
+    request: Request, handler_id: HandlerId, account_id: AccountScope, services: ServicesDep
+) -> Response:
+    """The handler, as stored."""
+    storage = await services.storage.ready()
+    async with storage.database.transaction() as session:
+        row = await HandlerStore(session, account_id).get(handler_id)
+    if row is None:
+        raise LunaError(HANDLER_NOT_FOUND, handler_id)
+    return respond(request, views.handler(row))
+
+
+@router.put(
+    "/1/handlers/{handler_id}",
+    summary="replace handler",
+    status_code=204,
+    openapi_extra=json_body(HandlerBody),
+)
+async def replace_handler(
+    request: Request, handler_id: HandlerId, account_id: AccountId, services: ServicesDep
+) -> Response:
+    """Replace the whole handler."""
+    body = await read_model(request, HandlerBody)
+    storage = await services.storage.ready()
+    async with storage.database.transaction() as session:
+        if not body.is_dynamic:
+            await _check_lists(ListStore(session, account_id), body.policies)
+        replaced = await HandlerStore(session, account_id).replace(
+            handler_id, body.description, body.policies.model_dump(mode="json"), body.is_dynamic
+        )
+    if not replaced:
+        raise LunaError(HANDLER_NOT_FOUND, handler_id)
+    return Response(status_code=204)
+
+
+@router.head("/1/handlers/{handler_id}", summary="check to exist a handler")
+async def check_handler(
+    handler_id: HandlerId, account_id: AccountScope, services: ServicesDep
+) -> Response:
+    """200 when the handler exists, 404 when not."""
+    storage = await services.storage.ready()
+    async with storage.database.transaction() as session:
+        row = await HandlerStore(session, account_id).get(handler_id)
+    return Response(status_code=200 if row is not None else 404)
+
+
+@router.delete("/1/handlers/{handler_id}", summary="remove handler", status_code=204)
+async def remove_handler(
+    handler_id: HandlerId, account_id: AccountScope, services: ServicesDep
+) -> Response:
+    """Remove the handler (events it made stay)."""
+    storage = await services.storage.ready()
+    async with storage.database.transaction() as session:
+        removed = await HandlerStore(session, account_id).remove(handler_id)
+    if not removed:
+        raise LunaError(HANDLER_NOT_FOUND, handler_id)
+    return Response(status_code=204)

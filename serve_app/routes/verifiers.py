@@ -1,0 +1,144 @@
+"""Verifiers: create, list, count, get, replace (version grows), check, remove."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+from serve_app import views
+from serve_app.errors import VERIFIER_NOT_FOUND, LunaError
+from serve_app.json_body import read_model
+from serve_app.openapi_docs import json_body
+from serve_app.policies import VerifierPolicies
+from serve_app.protocol import respond
+from serve_app.routes.deps import AccountId, AccountScope, Page, ServicesDep
+from serve_app.routes.handlers import HandlerId
+from serve_app.storage.handlers import VerifierStore
+
+router = APIRouter(tags=["verifiers"])
+VerifierId = HandlerId
+
+
+class VerifierBody(BaseModel):
+    """A verifier as clients send it."""
+
+    model_config = ConfigDict(extra="forbid")
+    description: str = Field("", max_length=128)
+    policies: VerifierPolicies = Field(default_factory=VerifierPolicies)
+
+
+class VerifierFilters(BaseModel):
+    """Filters of list and count."""
+
+    description: str | None = Field(None, max_length=128)
+
+
+@router.post(
+    "/1/verifiers",
+    summary="create verifier",
+    status_code=201,
+    openapi_extra=json_body(VerifierBody),
+)
+async def create_verifier(
+    request: Request, account_id: AccountId, services: ServicesDep
+) -> Response:
+    """Create a verifier, version 1."""
+    body = await read_model(request, VerifierBody)
+    storage = await services.storage.ready()
+    async with storage.database.transaction() as session:
+        row = await VerifierStore(session, account_id).create(
+            body.description, body.policies.model_dump(mode="json")
+        )
+    url = f"/1/verifiers/{row.verifier_id}"
+    response = respond(request, {"verifier_id": row.verifier_id, "url": url}, 201)
+    response.headers["Location"] = url
+    return response
+
+
+@router.get("/1/verifiers", summary="get verifiers")
+async def list_verifiers(
+    request: Request,
+    account_id: AccountScope,
+    services: ServicesDep,
+    page: Annotated[Page, Query()],
+    filters: Annotated[VerifierFilters, Query()],
+) -> Response:
+    """One page of the account's verifiers, newest first."""
+    storage = await services.storage.ready()
+    async with storage.database.transaction() as session:
+        rows = await VerifierStore(session, account_id).find(
+            filters.description, page.offset, page.page_size
+        )
+    return respond(request, [views.verifier(row) for row in rows])
+
+
+@router.get("/1/verifiers/count", summary="count verifiers")
+async def count_verifiers(
+    request: Request,
+    account_id: AccountScope,
+    services: ServicesDep,
+    filters: Annotated[VerifierFilters, Query()],
+) -> Response:
+    """How many verifiers the account has (matching the filter)."""
+    storage = await services.storage.ready()
+    async with storage.database.transaction() as session:
+        count = await VerifierStore(session, account_id).count(filters.description)
+    return respond(request, {"verifiers_count": count})
+
+
+@router.get("/1/verifiers/{verifier_id}", summary="get verifier")
+async def get_verifier(
+    request: Request, verifier_id: VerifierId, account_id: AccountScope, services: ServicesDep
+) -> Response:
+    """The verifier, as stored, with its version."""
+    storage = await services.storage.ready()
+    async with storage.database.transaction() as session:
+        row = await VerifierStore(session, account_id).get(verifier_id)
+    if row is None:
+        raise LunaError(VERIFIER_NOT_FOUND, verifier_id)
+    return respond(request, views.verifier(row))
+
+
+@router.put(
+    "/1/verifiers/{verifier_id}", summary="replace verifier", openapi_extra=json_body(VerifierBody)
+)
+async def replace_verifier(
+    request: Request, verifier_id: VerifierId, account_id: AccountId, services: ServicesDep
+) -> Response:
+    """Replace the whole verifier; answers its new version."""
+    body = await read_model(request, VerifierBody)
+    storage = await services.storage.ready()
+    async with storage.database.transaction() as session:
+        version = await VerifierStore(session, account_id).replace(
+            verifier_id, body.description, body.policies.model_dump(mode="json")
+        )
+    if version is None:
+        raise LunaError(VERIFIER_NOT_FOUND, verifier_id)
+    return respond(request, {"version": version})
+
+
+@router.head("/1/verifiers/{verifier_id}", summary="check verifier")
+async def check_verifier(
+    verifier_id: VerifierId, account_id: AccountScope, services: ServicesDep
+) -> Response:
+    """200 when the verifier exists, 404 when not."""
+    storage = await services.storage.ready()
+    async with storage.database.transaction() as session:
+        row = await VerifierStore(session, account_id).get(verifier_id)
+    return Response(status_code=200 if row is not None else 404)
+
+
+@router.delete("/1/verifiers/{verifier_id}", summary="remove verifier", status_code=204)
+async def remove_verifier(
+    verifier_id: VerifierId, account_id: AccountScope, services: ServicesDep
+) -> Response:
+    """Remove the verifier."""
+    storage = await services.storage.ready()
+    async with storage.database.transaction() as session:
+        removed = await VerifierStore(session, account_id).remove(verifier_id)
+    if not removed:
+        raise LunaError(VERIFIER_NOT_FOUND, verifier_id)
+    return Response(status_code=204)

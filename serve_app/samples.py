@@ -1,0 +1,82 @@
+"""Face samples: warps stored as JPEG in the blob store, known to the database by account."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from serve_app.errors import SAMPLE_NOT_FOUND, LunaError
+from serve_app.faces import Face
+from serve_app.storage.attributes import SampleStore
+from serve_app.storage.store import Storage
+
+FACES = "faces"
+JPEG_QUALITY = 95
+
+
+def sample_url(sample_id: str) -> str:
+    """Where a face sample's image is served."""
+    return f"/1/samples/faces/{sample_id}"
+
+
+def encode(warp: np.ndarray) -> bytes:
+    """A warp as JPEG bytes."""
+    ok, data = cv2.imencode(".jpg", warp, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    if not ok:
+        raise ValueError("cannot encode the warp")
+    return data.tobytes()
+
+
+async def store_face_samples(storage: Storage, account_id: str, faces: Sequence[Face]) -> None:
+    """Store each face's warp as a sample and set its ``sample_id``.
+
+    The images are written before the rows commit: a failure leaves no row without its
+    image (at worst an orphan file, never a sample that cannot be read).
+    """
+    faces = [face for face in faces if face.warp is not None]
+    if not faces:
+        return
+    images = await asyncio.to_thread(lambda: [encode(face.warp) for face in faces])
+    async with storage.database.transaction() as session:
+        ids = await SampleStore(session, account_id).create_many(len(faces))
+        await asyncio.gather(
+            *(
+                storage.blobs.put(FACES, account_id, i, data)
+                for i, data in zip(ids, images, strict=True)
+            )
+        )
+    for face, sample_id in zip(faces, ids, strict=True):
+        face.sample_id = sample_id
+
+
+async def load_face_samples(
+    storage: Storage, account_id: str, sample_ids: Sequence[str]
+) -> list[np.ndarray]:
+    """The warps of the account's samples, in order; 404 naming the first one missing."""
+    async with storage.database.transaction() as session:
+        missing = await SampleStore(session, account_id).missing(sample_ids)
+    if missing:
+        raise LunaError(SAMPLE_NOT_FOUND, missing[0])
+    blobs = await asyncio.gather(*(storage.blobs.get(FACES, account_id, i) for i in sample_ids))
+    warps = []
+    for sample_id, data in zip(sample_ids, blobs, strict=True):
+        image = (
+            None if data is None else cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        )
+        if image is None:
+            raise LunaError(SAMPLE_NOT_FOUND, sample_id)
+        warps.append(image)
+    return warps
+
+
+async def read_face_sample(storage: Storage, account_id: str, sample_id: str) -> bytes:
+    """The JPEG of one of the account's face samples."""
+    async with storage.database.transaction() as session:
+        missing = await SampleStore(session, account_id).missing([sample_id])
+    data = None if missing else await storage.blobs.get(FACES, account_id, sample_id)
+    if data is None:
+        raise LunaError(SAMPLE_NOT_FOUND, sample_id)
+    return data
