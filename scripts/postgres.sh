@@ -4,8 +4,10 @@
 # the server and removes its files.
 #   eval "$(bash scripts/postgres.sh start)"; ...; bash scripts/postgres.sh stop
 set -euo pipefail
-dir="${LUNA_PG_DIR:-/tmp/luna-test-pg}"
-port="${LUNA_PG_PORT:-54329}"
+# One server per checkout: two clones testing at once must not share (and reset) one.
+checkout_hash="$(pwd -P | cksum | cut -d' ' -f1)"
+dir="${LUNA_PG_DIR:-/tmp/luna-test-pg-$checkout_hash}"
+port="${LUNA_PG_PORT:-$((54000 + checkout_hash % 1000))}"
 bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
 
 as_owner() {
@@ -23,7 +25,7 @@ start)
     rm -rf "$dir"
     mkdir -p "$dir"
     if [ "$(id -u)" = 0 ]; then chown postgres "$dir"; fi
-    as_owner "$bin/initdb -D $dir/data -U luna --auth=trust --no-sync" >"$dir/../luna-test-pg-initdb.log" 2>&1
+    as_owner "$bin/initdb -D $dir/data -U luna --auth=trust --no-sync" >"$dir.initdb.log" 2>&1
     as_owner "$bin/pg_ctl -D $dir/data -l $dir/server.log -w -o \"-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off\" start" >/dev/null
     as_owner "$bin/createdb -h 127.0.0.1 -p $port -U luna luna_test"
     echo "export LUNA_TEST_POSTGRES_URL=postgresql+asyncpg://luna@127.0.0.1:$port/luna_test"

@@ -7,9 +7,10 @@ import binascii
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import descriptor_format
-from serve_app import presenters
+from serve_app import presenters, views
 from serve_app.errors import (
     ATTRIBUTE_NOT_FOUND,
     BAD_INPUT_GENERIC,
@@ -173,3 +174,14 @@ async def upgrade_face(
         if not await faces.update(face.face_id, **fields):
             raise LunaError(FACE_NOT_FOUND, face.face_id)  # removed meanwhile
         return await faces.get(face.face_id)
+
+
+async def face_view(session: AsyncSession, account_id: str, face_id: str) -> dict:
+    """The face as its routes show it: fields, lists, descriptor versions, attributes."""
+    faces = FaceStore(session, account_id)
+    row = await faces.get(face_id)
+    if row is None:
+        raise LunaError(FACE_NOT_FOUND, face_id)
+    lists = (await faces.lists_of([face_id]))[face_id]
+    descriptors = (await faces.descriptors_of([face_id]))[face_id]
+    return views.face(row, lists, descriptors)

@@ -242,11 +242,8 @@ class FaceSamplePolicy(_Policy):
     filters: Filters = Field(default_factory=Filters)
 
 
-class BodySamplePolicy(_Policy):
+class BodySamplePolicy(FaceSamplePolicy):
     """Store body warps as samples."""
-
-    store_sample: Flag = 1
-    filters: Filters = Field(default_factory=Filters)
 
 
 class ImageOriginPolicy(_Policy):

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from serve_app.detection import FaceDetectionPipeline
 from serve_app.estimators import Estimators
@@ -24,3 +28,10 @@ class Services:
         self.face_detection = FaceDetectionPipeline(self.estimators, self.settings)
         self.face_analysis = FaceAnalysis(self.estimators)
         self.storage = Storage(self.settings)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A database session in one transaction (the storage opened first if need be)."""
+        storage = await self.storage.ready()
+        async with storage.database.transaction() as session:
+            yield session

@@ -10,13 +10,12 @@ from starlette.responses import Response
 
 from serve_app import views
 from serve_app.extraction import aggregate, extract_from_samples, keep_scores, store_attributes
-from serve_app.face_records import UpgradeInput, upgrade_face
+from serve_app.face_records import UpgradeInput, face_view, upgrade_face
 from serve_app.json_body import read_json, read_model, validate
 from serve_app.openapi_docs import json_body
 from serve_app.policies import Uuid
 from serve_app.protocol import respond
 from serve_app.routes.deps import AccountId, ServicesDep
-from serve_app.storage.lists import FaceStore
 
 router = APIRouter(tags=["attributes"])
 MAX_SAMPLES = 1000
@@ -76,9 +75,6 @@ async def upgrade(request: Request, account_id: AccountId, services: ServicesDep
     body = await read_model(request, UpgradeInput)
     storage = await services.storage.ready()
     face = await upgrade_face(services.estimators, storage, account_id, body)
-    async with storage.database.transaction() as session:
-        faces = FaceStore(session, account_id)
-        descriptors = (await faces.descriptors_of([face.face_id]))[face.face_id]
-        lists = (await faces.lists_of([face.face_id]))[face.face_id]
-    shown = views.face(face, lists, descriptors)
+    async with services.transaction() as session:
+        shown = await face_view(session, account_id, face.face_id)
     return respond(request, {"face_id": face.face_id, "face_attributes": shown["attributes"]})

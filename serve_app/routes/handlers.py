@@ -59,8 +59,7 @@ async def create_handler(
 ) -> Response:
     """Create a handler; its policies are validated completely first."""
     body = await read_model(request, HandlerBody)
-    storage = await services.storage.ready()
-    async with storage.database.transaction() as session:
+    async with services.transaction() as session:
         if not body.is_dynamic:
             await _check_lists(ListStore(session, account_id), body.policies)
         row = await HandlerStore(session, account_id).create(
@@ -81,8 +80,7 @@ async def list_handlers(
     filters: Annotated[HandlerFilters, Query()],
 ) -> Response:
     """One page of the account's handlers, newest first."""
-    storage = await services.storage.ready()
-    async with storage.database.transaction() as session:
+    async with services.transaction() as session:
         rows = await HandlerStore(session, account_id).find(
             filters.description, filters.is_dynamic, page.offset, page.page_size
         )
@@ -97,8 +95,7 @@ async def count_handlers(
     filters: Annotated[HandlerFilters, Query()],
 ) -> Response:
     """How many handlers the account has (matching the filters)."""
-    storage = await services.storage.ready()
-    async with storage.database.transaction() as session:
+    async with services.transaction() as session:
         count = await HandlerStore(session, account_id).count(
             filters.description, filters.is_dynamic
         )
@@ -122,8 +119,7 @@ async def get_handler(
     request: Request, handler_id: HandlerId, account_id: AccountScope, services: ServicesDep
 ) -> Response:
     """The handler, as stored."""
-    storage = await services.storage.ready()
-    async with storage.database.transaction() as session:
+    async with services.transaction() as session:
         row = await HandlerStore(session, account_id).get(handler_id)
     if row is None:
         raise LunaError(HANDLER_NOT_FOUND, handler_id)
@@ -141,8 +137,7 @@ async def replace_handler(
 ) -> Response:
     """Replace the whole handler."""
     body = await read_model(request, HandlerBody)
-    storage = await services.storage.ready()
-    async with storage.database.transaction() as session:
+    async with services.transaction() as session:
         if not body.is_dynamic:
             await _check_lists(ListStore(session, account_id), body.policies)
         replaced = await HandlerStore(session, account_id).replace(
@@ -158,8 +153,7 @@ async def check_handler(
     handler_id: HandlerId, account_id: AccountScope, services: ServicesDep
 ) -> Response:
     """200 when the handler exists, 404 when not."""
-    storage = await services.storage.ready()
-    async with storage.database.transaction() as session:
+    async with services.transaction() as session:
         row = await HandlerStore(session, account_id).get(handler_id)
     return Response(status_code=200 if row is not None else 404)
 
@@ -169,8 +163,7 @@ async def remove_handler(
     handler_id: HandlerId, account_id: AccountScope, services: ServicesDep
 ) -> Response:
     """Remove the handler (events it made stay)."""
-    storage = await services.storage.ready()
-    async with storage.database.transaction() as session:
+    async with services.transaction() as session:
         removed = await HandlerStore(session, account_id).remove(handler_id)
     if not removed:
         raise LunaError(HANDLER_NOT_FOUND, handler_id)

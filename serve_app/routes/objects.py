@@ -17,7 +17,7 @@ from serve_app.errors import (
     SOME_NOT_FOUND,
     LunaError,
 )
-from serve_app.face_records import FaceInput, create_face
+from serve_app.face_records import FaceInput, create_face, face_view
 from serve_app.json_body import read_model
 from serve_app.openapi_docs import json_body
 from serve_app.policies import Uuid
@@ -46,8 +46,7 @@ async def get_attribute(
     request: Request, attribute_id: ObjectId, account_id: AccountScope, services: ServicesDep
 ) -> Response:
     """The attribute until its ttl runs out, with its descriptor as an SDK descriptor."""
-    storage = await services.storage.ready()
-    async with storage.database.transaction() as session:
+    async with services.transaction() as session:
         row = await AttributeStore(session, account_id).get(attribute_id)
     if row is None:
         raise LunaError(ATTRIBUTE_NOT_FOUND, attribute_id)
@@ -61,8 +60,7 @@ async def remove_attribute(
     attribute_id: ObjectId, account_id: AccountScope, services: ServicesDep
 ) -> Response:
     """Remove the attribute before its ttl."""
-    storage = await services.storage.ready()
-    async with storage.database.transaction() as session:
+    async with services.transaction() as session:
         removed = await AttributeStore(session, account_id).remove(attribute_id)
     if not removed:
         raise LunaError(ATTRIBUTE_NOT_FOUND, attribute_id)
@@ -87,17 +85,6 @@ class FaceFilters(BaseModel):
     external_id: str | None = Field(None, max_length=36)
 
 
-async def _face_view(storage, account_id: str, face_id: str) -> dict:
-    async with storage.database.transaction() as session:
-        faces = FaceStore(session, account_id)
-        row = await faces.get(face_id)
-        if row is None:
-            raise LunaError(FACE_NOT_FOUND, face_id)
-        lists = (await faces.lists_of([face_id]))[face_id]
-        descriptors = (await faces.descriptors_of([face_id]))[face_id]
-    return views.face(row, lists, descriptors)
-
-
 @router.post("/1/faces", summary="create face", status_code=201, openapi_extra=json_body(FaceInput))
 async def post_face(request: Request, account_id: AccountId, services: ServicesDep) -> Response:
     """Create a face from a temporary attribute or from descriptors, in its lists."""
@@ -119,8 +106,7 @@ async def list_faces(
     filters: Annotated[FaceFilters, Query()],
 ) -> Response:
     """One page of the account's faces (of one list, or one external id), newest first."""
-    storage = await services.storage.ready()
-    async with storage.database.transaction() as session:
+    async with services.transaction() as session:
         faces = FaceStore(session, account_id)
         rows = await faces.find(filters.list_id, filters.external_id, page.offset, page.page_size)
         ids = [row.face_id for row in rows]
@@ -134,8 +120,8 @@ async def get_face(
     request: Request, face_id: ObjectId, account_id: AccountScope, services: ServicesDep
 ) -> Response:
     """The face, its lists and what it holds."""
-    storage = await services.storage.ready()
-    return respond(request, await _face_view(storage, account_id, face_id))
+    async with services.transaction() as session:
+        return respond(request, await face_view(session, account_id, face_id))
 
 
 @router.patch(
@@ -146,8 +132,7 @@ async def patch_face(
 ) -> Response:
     """Change the face's ``user_data`` and/or ``external_id``."""
     body = await read_model(request, FacePatch)
-    storage = await services.storage.ready()
-    async with storage.database.transaction() as session:
+    async with services.transaction() as session:
         updated = await FaceStore(session, account_id).update(
             face_id, **body.model_dump(exclude_none=True)
         )
@@ -161,8 +146,7 @@ async def remove_face(
     face_id: ObjectId, account_id: AccountScope, services: ServicesDep
 ) -> Response:
     """Remove the face, its descriptors and its list links."""
-    storage = await services.storage.ready()
-    async with storage.database.transaction() as session:
+    async with services.transaction() as session:
         removed = await FaceStore(session, account_id).remove(face_id)
     if not removed:
         raise LunaError(FACE_NOT_FOUND, face_id)
@@ -197,8 +181,7 @@ class ListFilters(BaseModel):
 async def post_list(request: Request, account_id: AccountId, services: ServicesDep) -> Response:
     """Create an empty list."""
     body = await read_model(request, ListInput)
-    storage = await services.storage.ready()
-    async with storage.database.transaction() as session:
+    async with services.transaction() as session:
         row = await ListStore(session, account_id).create(body.user_data)
     url = f"/1/lists/{row.list_id}"
     response = respond(request, {"list_id": row.list_id, "url": url}, 201)
@@ -215,8 +198,7 @@ async def list_lists(
     filters: Annotated[ListFilters, Query()],
 ) -> Response:
     """One page of the account's lists, newest first."""
-    storage = await services.storage.ready()
-    async with storage.database.transaction() as session:
+    async with services.transaction() as session:
         lists = ListStore(session, account_id)
         rows = await lists.find(filters.user_data, page.offset, page.page_size)
         counts = await lists.count_faces(row.list_id for row in rows)
@@ -228,8 +210,7 @@ async def get_list(
     request: Request, list_id: ObjectId, account_id: AccountScope, services: ServicesDep
 ) -> Response:
     """The list and how many faces it holds."""
-    storage = await services.storage.ready()
-    async with storage.database.transaction() as session:
+    async with services.transaction() as session:
         lists = ListStore(session, account_id)
         row = await lists.get(list_id)
         if row is None:
@@ -249,8 +230,7 @@ async def link_faces(
 ) -> Response:
     """Attach faces to the list, or detach them; all must be faces of the account."""
     body = await read_model(request, ListLinks)
-    storage = await services.storage.ready()
-    async with storage.database.transaction() as session:
+    async with services.transaction() as session:
         lists = ListStore(session, account_id)
         if await lists.get(list_id) is None:
             raise LunaError(LIST_NOT_FOUND, list_id)
@@ -268,8 +248,7 @@ async def remove_list(
     list_id: ObjectId, account_id: AccountScope, services: ServicesDep
 ) -> Response:
     """Remove the list; its faces stay."""
-    storage = await services.storage.ready()
-    async with storage.database.transaction() as session:
+    async with services.transaction() as session:
         removed = await ListStore(session, account_id).remove(list_id)
     if not removed:
         raise LunaError(LIST_NOT_FOUND, list_id)

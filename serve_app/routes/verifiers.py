@@ -47,8 +47,7 @@ async def create_verifier(
 ) -> Response:
     """Create a verifier, version 1."""
     body = await read_model(request, VerifierBody)
-    storage = await services.storage.ready()
-    async with storage.database.transaction() as session:
+    async with services.transaction() as session:
         row = await VerifierStore(session, account_id).create(
             body.description, body.policies.model_dump(mode="json")
         )
@@ -67,8 +66,7 @@ async def list_verifiers(
     filters: Annotated[VerifierFilters, Query()],
 ) -> Response:
     """One page of the account's verifiers, newest first."""
-    storage = await services.storage.ready()
-    async with storage.database.transaction() as session:
+    async with services.transaction() as session:
         rows = await VerifierStore(session, account_id).find(
             filters.description, page.offset, page.page_size
         )
@@ -83,8 +81,7 @@ async def count_verifiers(
     filters: Annotated[VerifierFilters, Query()],
 ) -> Response:
     """How many verifiers the account has (matching the filter)."""
-    storage = await services.storage.ready()
-    async with storage.database.transaction() as session:
+    async with services.transaction() as session:
         count = await VerifierStore(session, account_id).count(filters.description)
     return respond(request, {"verifiers_count": count})
 
@@ -94,8 +91,7 @@ async def get_verifier(
     request: Request, verifier_id: VerifierId, account_id: AccountScope, services: ServicesDep
 ) -> Response:
     """The verifier, as stored, with its version."""
-    storage = await services.storage.ready()
-    async with storage.database.transaction() as session:
+    async with services.transaction() as session:
         row = await VerifierStore(session, account_id).get(verifier_id)
     if row is None:
         raise LunaError(VERIFIER_NOT_FOUND, verifier_id)
@@ -110,8 +106,7 @@ async def replace_verifier(
 ) -> Response:
     """Replace the whole verifier; answers its new version."""
     body = await read_model(request, VerifierBody)
-    storage = await services.storage.ready()
-    async with storage.database.transaction() as session:
+    async with services.transaction() as session:
         version = await VerifierStore(session, account_id).replace(
             verifier_id, body.description, body.policies.model_dump(mode="json")
         )
@@ -125,8 +120,7 @@ async def check_verifier(
     verifier_id: VerifierId, account_id: AccountScope, services: ServicesDep
 ) -> Response:
     """200 when the verifier exists, 404 when not."""
-    storage = await services.storage.ready()
-    async with storage.database.transaction() as session:
+    async with services.transaction() as session:
         row = await VerifierStore(session, account_id).get(verifier_id)
     return Response(status_code=200 if row is not None else 404)
 
@@ -136,8 +130,7 @@ async def remove_verifier(
     verifier_id: VerifierId, account_id: AccountScope, services: ServicesDep
 ) -> Response:
     """Remove the verifier."""
-    storage = await services.storage.ready()
-    async with storage.database.transaction() as session:
+    async with services.transaction() as session:
         removed = await VerifierStore(session, account_id).remove(verifier_id)
     if not removed:
         raise LunaError(VERIFIER_NOT_FOUND, verifier_id)

@@ -66,3 +66,13 @@ def test_cpu_profile_builds_the_application():
 
     [app] = load("cpu")["applications"]
     assert build_app(app["args"]) is not None
+
+
+def test_kuberay_manifest_carries_a_valid_config_for_every_deployment():
+    manifest = yaml.safe_load((ROOT / "cluster" / "rayservice.yaml").read_text())
+    config = yaml.safe_load(manifest["spec"]["serveConfigV2"])
+    ServeDeploySchema.model_validate(config)
+    [app] = config["applications"]
+    Settings.from_args(app["args"])
+    names = {d["name"] for d in app["deployments"]}
+    assert names == {"Ingress", *(d.name for d in DEPLOYMENTS.values())}
