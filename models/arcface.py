@@ -66,6 +66,7 @@ class ArcFaceExtractor:
         similarity_center: float = 0.30,
         similarity_width: float = 0.05,
         verification_threshold: float = 0.5,
+        descriptor_size: int = 512,
     ) -> None:
         self.model = OnnxModel(model_path, runtime)
         self.descriptor_version = int(descriptor_version)
@@ -77,6 +78,7 @@ class ArcFaceExtractor:
         self.similarity_width = float(similarity_width)
         # Default similarity above which two descriptors are taken for one person.
         self.verification_threshold = float(verification_threshold)
+        self.descriptor_size = int(descriptor_size)
 
     def load(self) -> None:
         """Create the session now rather than on the first batch."""

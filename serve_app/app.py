@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from serve_app import protocol
@@ -22,7 +25,15 @@ ROUTERS = (
 
 def create_app(services: Services) -> FastAPI:
     """An ASGI app serving the LUNA Handlers routes with ``services``."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        # Stop the expiry task and close pooled connections when the replica stops.
+        await services.storage.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Luna-Handlers",
         version=".".join(map(str, COMPATIBLE_HANDLERS)),
         # The document is served at LUNA's /1/docs/spec, not FastAPI's defaults.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import re
 from typing import Any
 
@@ -44,7 +45,7 @@ def _value(value: Any) -> Any:
         number = float(value)  # IFDRational and friends
     except (TypeError, ValueError, ZeroDivisionError):
         return None
-    return number if number == number else None  # NaN (0/0 rationals) is not JSON
+    return number if math.isfinite(number) else None  # NaN (0/0) and infinities are not JSON
 
 
 def extract_exif(data: bytes) -> dict[str, Any]:

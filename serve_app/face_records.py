@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import descriptor_format
@@ -21,6 +20,7 @@ from serve_app.errors import (
 )
 from serve_app.estimators import Estimators
 from serve_app.extraction import aggregate, extract_from_samples
+from serve_app.images import b64decode
 from serve_app.policies import Uuid
 from serve_app.storage.attributes import AttributeStore
 from serve_app.storage.lists import FaceStore, ListStore
@@ -49,12 +49,12 @@ class DescriptorInput(BaseModel):
         """Raw float32 bytes and version; raises LUNA errors for malformed data."""
         try:
             if self.sdk_descriptor is not None:
-                vector, version = descriptor_format.unpack(base64.b64decode(self.sdk_descriptor))
+                vector, version = descriptor_format.unpack(b64decode(self.sdk_descriptor))
             else:
-                data = base64.b64decode(self.raw_descriptor or "")
+                data = b64decode(self.raw_descriptor or "")
                 vector = descriptor_format.from_raw(data, len(data) // 4 if data else 0)
                 version = int(self.version or 0)
-        except (binascii.Error, ValueError) as exc:
+        except descriptor_format.DescriptorFormatError as exc:
             raise LunaError(BAD_INPUT_GENERIC, f"bad descriptor: {exc}") from exc
         return descriptor_format.raw(vector), version
 
@@ -86,8 +86,20 @@ class FaceInput(BaseModel):
         return self
 
 
-async def create_face(storage: Storage, account_id: str, body: FaceInput) -> Face:
-    """A new face, linked to its lists, in one transaction."""
+async def create_face(
+    storage: Storage, account_id: str, body: FaceInput, known_sizes: dict[int, int]
+) -> Face:
+    """A new face, linked to its lists, in one transaction. ``known_sizes`` maps the
+    descriptor versions of the configured models to their dimensions."""
+    try:
+        return await _create_face(storage, account_id, body, known_sizes)
+    except IntegrityError as exc:  # a list removed between the check and the link
+        raise LunaError(SOME_NOT_FOUND, "lists") from exc
+
+
+async def _create_face(
+    storage: Storage, account_id: str, body: FaceInput, known_sizes: dict[int, int]
+) -> Face:
     async with storage.database.transaction() as session:
         lists = ListStore(session, account_id)
         if missing := await lists.missing(body.lists):
@@ -107,6 +119,9 @@ async def create_face(storage: Storage, account_id: str, body: FaceInput) -> Fac
         else:
             for item in body.descriptors or []:
                 data, version = item.decode()
+                size = known_sizes.get(version)
+                if size is not None and len(data) != 4 * size:
+                    raise LunaError(DESCRIPTOR_VERSION, version, f"it has {size} dimensions")
                 if version in descriptors:
                     raise LunaError(DESCRIPTOR_VERSION, version, "given twice")
                 descriptors[version] = (data, None)
@@ -159,21 +174,27 @@ async def upgrade_face(
         basic_attributes=bool(data.basic_attributes),
     )
     merged = aggregate(extracted)
-    async with storage.database.transaction() as session:
-        faces = FaceStore(session, account_id)
-        if merged.descriptor is not None:
-            await faces.put_descriptor(
-                face.face_id,
-                merged.descriptor.version,
-                descriptor_format.raw(merged.descriptor.vector),
-                merged.descriptor.score,
-            )
-        fields: dict = {"samples": list(dict.fromkeys([*face.samples, *sample_ids]))}
-        if merged.basic_attributes is not None:
-            fields["basic_attributes"] = presenters.basic_attributes(merged.basic_attributes)
-        if not await faces.update(face.face_id, **fields):
-            raise LunaError(FACE_NOT_FOUND, face.face_id)  # removed meanwhile
-        return await faces.get(face.face_id)
+    try:
+        async with storage.database.transaction() as session:
+            faces = FaceStore(session, account_id)
+            # Read again: the face may have changed or gone while the models ran.
+            current = await faces.get(face.face_id)
+            if current is None:
+                raise LunaError(FACE_NOT_FOUND, face.face_id)
+            fields: dict = {"samples": list(dict.fromkeys([*current.samples, *sample_ids]))}
+            if merged.basic_attributes is not None:
+                fields["basic_attributes"] = presenters.basic_attributes(merged.basic_attributes)
+            await faces.update(face.face_id, **fields)
+            if merged.descriptor is not None:
+                await faces.put_descriptor(
+                    face.face_id,
+                    merged.descriptor.version,
+                    descriptor_format.raw(merged.descriptor.vector),
+                    merged.descriptor.score,
+                )
+            return await faces.get(face.face_id)
+    except IntegrityError as exc:  # removed between the read and the descriptor's insert
+        raise LunaError(FACE_NOT_FOUND, face.face_id) from exc
 
 
 async def face_view(session: AsyncSession, account_id: str, face_id: str) -> dict:

@@ -16,9 +16,11 @@ other images of the request are still processed.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Annotated
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -45,14 +47,22 @@ RAW_FILENAME = "Raw Image"
 BOXES_PART = "face_bounding_boxes"
 
 
+MAX_SIDE = 1_000_000.0
+# Each box is a detector run: a handful per image is what clients send (LUNA takes one).
+MAX_BOXES_PER_IMAGE = 16
+
+
 class BoundingBox(BaseModel):
     """A face rectangle the client already knows, in image pixels."""
 
-    model_config = ConfigDict(extra="forbid")
-    x: float
-    y: float
-    width: float = Field(gt=0)
-    height: float = Field(gt=0)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    x: float = Field(ge=-MAX_SIDE, le=MAX_SIDE)
+    y: float = Field(ge=-MAX_SIDE, le=MAX_SIDE)
+    width: float = Field(gt=0, le=MAX_SIDE)
+    height: float = Field(gt=0, le=MAX_SIDE)
+
+
+Boxes = Annotated[list[BoundingBox], Field(max_length=MAX_BOXES_PER_IMAGE)]
 
 
 class _JsonImage(BaseModel):
@@ -60,14 +70,14 @@ class _JsonImage(BaseModel):
     image: str = Field(min_length=1)
     mimetype: str | None = None
     filename: str | None = Field(default=None, max_length=512)
-    face_bounding_boxes: list[BoundingBox] | None = None
+    face_bounding_boxes: Boxes | None = None
 
 
 class _JsonUrl(BaseModel):
     model_config = ConfigDict(extra="forbid")
     url: str = Field(min_length=1, max_length=4096)
     filename: str | None = Field(default=None, max_length=512)
-    face_bounding_boxes: list[BoundingBox] | None = None
+    face_bounding_boxes: Boxes | None = None
 
 
 class _JsonBody(BaseModel):
@@ -79,7 +89,7 @@ class _JsonBody(BaseModel):
 class _BoxesForFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     filename: str
-    face_bounding_boxes: list[BoundingBox]
+    face_bounding_boxes: Boxes
 
 
 @dataclass
@@ -90,7 +100,7 @@ class ImageInput:
     data: bytes | None = None
     mimetype: str | None = None
     error: LunaError | None = None
-    face_bounding_boxes: list[BoundingBox] | None = None
+    face_bounding_boxes: Boxes | None = None
     url: str | None = field(default=None, repr=False)
 
 
@@ -111,6 +121,14 @@ async def read_body(request: Request, limit: int) -> bytes:
         if len(chunks) > limit:
             raise LunaError(BODY_TOO_LARGE, limit)
     return bytes(chunks)
+
+
+def parse_json(data: bytes) -> object:
+    """Parsed JSON, or LUNA's 12002 for bytes that are not JSON (or nest too deep to parse)."""
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise LunaError(REQUEST_NOT_JSON) from exc
 
 
 def validation_error(exc: ValidationError, prefix: str = "") -> LunaError:
@@ -160,6 +178,8 @@ def _from_multipart(body: bytes, content_type: str, max_images: int) -> list[Ima
             boxes.update(_boxes_part(part))
             continue
         images.append(_image_part(part))
+    if not images:
+        raise LunaError(NO_DATA)
     _check_count(len(images), max_images)
     for image in images:
         if image.filename in boxes:
@@ -180,10 +200,7 @@ def _image_part(part: Part) -> ImageInput:
 
 
 def _boxes_part(part: Part) -> dict[str, list[BoundingBox]]:
-    try:
-        raw = json.loads(bytes(part.data))
-    except ValueError as exc:
-        raise LunaError(REQUEST_NOT_JSON) from exc
+    raw = parse_json(bytes(part.data))
     try:
         items = [_BoxesForFile.model_validate(item) for item in _as_list(raw)]
     except ValidationError as exc:
@@ -198,10 +215,7 @@ def _as_list(raw: object) -> list:
 async def _from_json(
     body: bytes, limits: LimitSettings, urls: ImageUrlSettings
 ) -> list[ImageInput]:
-    try:
-        raw = json.loads(body)
-    except ValueError as exc:
-        raise LunaError(REQUEST_NOT_JSON) from exc
+    raw = parse_json(body)
     if raw == {} or raw == []:
         raise LunaError(EMPTY_JSON)
     try:
@@ -237,43 +251,72 @@ def _check_count(count: int, limit: int) -> None:
 async def fetch_urls(
     items: Sequence[_JsonUrl], limits: LimitSettings, settings: ImageUrlSettings
 ) -> list[ImageInput]:
-    """Download the images a JSON body names by URL, each failing alone."""
+    """Download the images a JSON body names by URL, concurrently, each failing alone.
+
+    Each download has ``timeout_s`` in all (a server dripping bytes cannot hold the request),
+    and together they may bring no more than ``max_body_bytes``, like a posted body.
+    """
     if not settings.enabled:
         raise LunaError(
             BAD_INPUT_GENERIC,
             "images by url are disabled on this service (setting image_urls.enabled)",
         )
-    results = []
+    budget = _Budget(limits.max_body_bytes)
     async with httpx.AsyncClient(timeout=settings.timeout_s, follow_redirects=False) as client:
-        for item in items:
+
+        async def one(item: _JsonUrl) -> ImageInput:
             result = ImageInput(
                 item.filename or item.url,
                 url=item.url,
                 face_bounding_boxes=item.face_bounding_boxes,
             )
             try:
-                result.data = await _download(client, item.url, limits.max_image_bytes, settings)
+                result.data = await asyncio.wait_for(
+                    _download(client, item.url, limits.max_image_bytes, settings, budget),
+                    settings.timeout_s,
+                )
+            except TimeoutError:
+                result.error = LunaError(
+                    BAD_INPUT_GENERIC, f"{item.url} took longer than {settings.timeout_s} s"
+                )
             except LunaError as exc:
                 result.error = exc
-            results.append(result)
-    return results
+            return result
+
+        return list(await asyncio.gather(*(one(item) for item in items)))
+
+
+class _Budget:
+    """Bytes the downloads of one request may still bring."""
+
+    def __init__(self, total: int) -> None:
+        self.left = total
+
+    def take(self, size: int, url: str) -> None:
+        self.left -= size
+        if self.left < 0:
+            raise LunaError(BAD_INPUT_GENERIC, f"{url}: the request's images exceed the body limit")
 
 
 async def _download(
-    client: httpx.AsyncClient, url: str, limit: int, settings: ImageUrlSettings
+    client: httpx.AsyncClient, url: str, limit: int, settings: ImageUrlSettings, budget: _Budget
 ) -> bytes:
-    parsed = httpx.URL(url)
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise LunaError(BAD_INPUT_GENERIC, f"invalid url {url!r}: {exc}") from exc
     if parsed.scheme not in ("http", "https"):
         raise LunaError(BAD_INPUT_GENERIC, f"unsupported url scheme in {url!r}")
     if settings.allowed_hosts and parsed.host not in settings.allowed_hosts:
         raise LunaError(BAD_INPUT_GENERIC, f"host {parsed.host!r} is not allowed")
     try:
-        async with client.stream("GET", url) as response:
+        async with client.stream("GET", parsed) as response:
             if response.status_code != 200:
                 raise LunaError(BAD_INPUT_GENERIC, f"{url} answered {response.status_code}")
             data = bytearray()
             async for chunk in response.aiter_bytes():
                 data += chunk
+                budget.take(len(chunk), url)
                 if len(data) > limit:
                     raise LunaError(BAD_INPUT_GENERIC, f"{url} is larger than {limit} bytes")
             return bytes(data)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.requests import Request
 
-from serve_app.errors import BAD_CONTENT_TYPE, NO_DATA, REQUEST_NOT_JSON, LunaError
-from serve_app.inputs import media_type, read_body, validation_error
+from serve_app.errors import BAD_CONTENT_TYPE, NO_DATA, LunaError
+from serve_app.inputs import media_type, parse_json, read_body, validation_error
 
 Model = TypeVar("Model", bound=BaseModel)
 JSON_LIMIT = 16 * 1024 * 1024
@@ -22,10 +21,7 @@ async def read_json(request: Request) -> Any:
     body = await read_body(request, JSON_LIMIT)
     if not body:
         raise LunaError(NO_DATA)
-    try:
-        return json.loads(body)
-    except ValueError as exc:
-        raise LunaError(REQUEST_NOT_JSON) from exc
+    return parse_json(body)
 
 
 def validate(data: Any, schema: type[Model] | Any, prefix: str = "") -> Any:

@@ -80,3 +80,12 @@ async def read_face_sample(storage: Storage, account_id: str, sample_id: str) ->
     if data is None:
         raise LunaError(SAMPLE_NOT_FOUND, sample_id)
     return data
+
+
+async def remove_face_sample(storage: Storage, account_id: str, sample_id: str) -> None:
+    """Remove one of the account's face samples: its row, then its image."""
+    async with storage.database.transaction() as session:
+        removed = await SampleStore(session, account_id).remove(sample_id)
+    if not removed:
+        raise LunaError(SAMPLE_NOT_FOUND, sample_id)
+    await storage.blobs.delete(FACES, account_id, sample_id)

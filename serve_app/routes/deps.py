@@ -82,7 +82,7 @@ AccountScope = Annotated[str, Depends(_account_scope)]
 class Page(BaseModel):
     """Pagination of list routes."""
 
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=1_000_000)
     page_size: int = Field(10, ge=1, le=1000)
 
     @property

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from serve_app import views
-from serve_app.errors import HANDLER_NOT_FOUND, SOME_NOT_FOUND, LunaError
+from serve_app.errors import BAD_JSON, HANDLER_NOT_FOUND, SOME_NOT_FOUND, LunaError
 from serve_app.json_body import read_model
 from serve_app.openapi_docs import json_body
 from serve_app.policies import Policies
@@ -20,7 +20,12 @@ from serve_app.storage.lists import ListStore
 
 router = APIRouter(tags=["handlers"])
 
-HandlerId = Annotated[str, Path(pattern=r"^[a-fA-F0-9]{8}-([a-fA-F0-9]{4}-){3}[a-fA-F0-9]{12}$")]
+# UUIDs compare in lower case, as they are stored.
+HandlerId = Annotated[
+    str,
+    Path(pattern=r"^[a-fA-F0-9]{8}-([a-fA-F0-9]{4}-){3}[a-fA-F0-9]{12}$"),
+    AfterValidator(str.lower),
+]
 
 
 class HandlerBody(BaseModel):
@@ -46,7 +51,12 @@ class HandlerFilters(BaseModel):
     is_dynamic: int | None = Field(None, ge=0, le=1)
 
 
-async def _check_lists(store: ListStore, policies: Policies) -> None:
+async def _check_references(store: ListStore, policies: Policies) -> None:
+    """Policies may only name the account's own lists, and match in its own data."""
+    for index, match in enumerate(policies.match_policy):
+        if (match.candidates.account_id or store.account_id).lower() != store.account_id:
+            path = f"policies.match_policy.{index}.candidates.account_id"
+            raise LunaError(BAD_JSON, path, "candidates must belong to the handler's account")
     if missing := await store.missing(policies.list_ids()):
         raise LunaError(SOME_NOT_FOUND, f"lists ({', '.join(missing)})", status=400)
 
@@ -61,7 +71,7 @@ async def create_handler(
     body = await read_model(request, HandlerBody)
     async with services.transaction() as session:
         if not body.is_dynamic:
-            await _check_lists(ListStore(session, account_id), body.policies)
+            await _check_references(ListStore(session, account_id), body.policies)
         row = await HandlerStore(session, account_id).create(
             body.description, body.policies.model_dump(mode="json"), body.is_dynamic
         )
@@ -139,7 +149,7 @@ async def replace_handler(
     body = await read_model(request, HandlerBody)
     async with services.transaction() as session:
         if not body.is_dynamic:
-            await _check_lists(ListStore(session, account_id), body.policies)
+            await _check_references(ListStore(session, account_id), body.policies)
         replaced = await HandlerStore(session, account_id).replace(
             handler_id, body.description, body.policies.model_dump(mode="json"), body.is_dynamic
         )

@@ -7,9 +7,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError
 from starlette.responses import Response
 
-from serve_app import views
+from serve_app import samples, views
 from serve_app.errors import (
     ATTRIBUTE_NOT_FOUND,
     FACE_NOT_FOUND,
@@ -17,6 +18,7 @@ from serve_app.errors import (
     SOME_NOT_FOUND,
     LunaError,
 )
+from serve_app.estimators import FACE_DESCRIPTOR
 from serve_app.face_records import FaceInput, create_face, face_view
 from serve_app.json_body import read_model
 from serve_app.openapi_docs import json_body
@@ -39,6 +41,15 @@ async def get_face_sample(
     """The sample's 250x250 face warp, JPEG."""
     storage = await services.storage.ready()
     return Response(await read_face_sample(storage, account_id, sample_id), media_type="image/jpeg")
+
+
+@router.delete("/1/samples/faces/{sample_id}", summary="remove face sample", status_code=204)
+async def remove_face_sample(
+    sample_id: ObjectId, account_id: AccountScope, services: ServicesDep
+) -> Response:
+    """Remove the sample and its image. Samples stay until removed (as in LUNA's store)."""
+    await samples.remove_face_sample(await services.storage.ready(), account_id, sample_id)
+    return Response(status_code=204)
 
 
 @router.get("/1/attributes/{attribute_id}", summary="get temporary attribute")
@@ -90,7 +101,11 @@ async def post_face(request: Request, account_id: AccountId, services: ServicesD
     """Create a face from a temporary attribute or from descriptors, in its lists."""
     body = await read_model(request, FaceInput)
     storage = await services.storage.ready()
-    face = await create_face(storage, account_id, body)
+    known = {}
+    if services.estimators.available(FACE_DESCRIPTOR):
+        extractor = services.estimators.adapter(FACE_DESCRIPTOR)
+        known[extractor.descriptor_version] = extractor.descriptor_size
+    face = await create_face(storage, account_id, body, known)
     url = f"/1/faces/{face.face_id}"
     response = respond(request, {"face_id": face.face_id, "url": url}, 201)
     response.headers["Location"] = url
@@ -230,16 +245,19 @@ async def link_faces(
 ) -> Response:
     """Attach faces to the list, or detach them; all must be faces of the account."""
     body = await read_model(request, ListLinks)
-    async with services.transaction() as session:
-        lists = ListStore(session, account_id)
-        if await lists.get(list_id) is None:
-            raise LunaError(LIST_NOT_FOUND, list_id)
-        if missing := await FaceStore(session, account_id).missing(body.face_ids):
-            raise LunaError(SOME_NOT_FOUND, f"faces ({', '.join(missing)})")
-        if body.action == "attach":
-            await lists.attach(list_id, body.face_ids)
-        else:
-            await lists.detach(list_id, body.face_ids)
+    try:
+        async with services.transaction() as session:
+            lists = ListStore(session, account_id)
+            if await lists.get(list_id) is None:
+                raise LunaError(LIST_NOT_FOUND, list_id)
+            if missing := await FaceStore(session, account_id).missing(body.face_ids):
+                raise LunaError(SOME_NOT_FOUND, f"faces ({', '.join(missing)})")
+            if body.action == "attach":
+                await lists.attach(list_id, body.face_ids)
+            else:
+                await lists.detach(list_id, body.face_ids)
+    except IntegrityError as exc:  # the list or a face removed between check and link
+        raise LunaError(SOME_NOT_FOUND, "faces or list") from exc
     return Response(status_code=204)
 
 

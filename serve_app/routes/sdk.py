@@ -1,4 +1,5 @@
-"""``POST /1/sdk``: detect faces and estimate their attributes, without storing anything."""
+"""``POST /1/sdk``: detect faces and estimate their attributes; with ``Luna-Account-Id``
+the face warps are also stored as samples of that account."""
 
 from __future__ import annotations
 

@@ -40,6 +40,15 @@ class SampleStore:
         found = set((await self.session.execute(query)).scalars())
         return [i for i in ids if i not in found]
 
+    async def remove(self, sample_id: str) -> bool:
+        """Forget the sample; False when there was none."""
+        result = await self.session.execute(
+            delete(Sample).where(
+                Sample.sample_id == sample_id, Sample.account_id == self.account_id
+            )
+        )
+        return result.rowcount == 1
+
 
 class AttributeStore:
     """Temporary attributes: they expire ``ttl`` seconds after creation, and reads already

@@ -7,6 +7,8 @@ import uuid
 from collections.abc import Iterable
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from serve_app.storage.tables import Face, FaceDescriptor, FaceList, ListFace, utcnow
@@ -82,21 +84,16 @@ class ListStore:
         return result.rowcount == 1
 
     async def attach(self, list_id: str, face_ids: Iterable[str]) -> None:
-        """Link faces to the list (faces already in it stay once)."""
-        ids = set(face_ids)
-        present = set(
-            (
-                await self.session.execute(
-                    select(ListFace.face_id).where(
-                        ListFace.list_id == list_id, ListFace.face_id.in_(ids)
-                    )
-                )
-            ).scalars()
-        )
-        now = utcnow()
-        self.session.add_all(
-            ListFace(list_id=list_id, face_id=face_id, link_time=now) for face_id in ids - present
-        )
+        """Link faces to the list; a face already in it stays once, also when two requests
+        attach it at the same moment (the database skips the duplicate link)."""
+        rows = [
+            {"list_id": list_id, "face_id": face_id, "link_time": utcnow()}
+            for face_id in sorted(set(face_ids))
+        ]
+        if rows:
+            dialect = self.session.bind.dialect.name
+            insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+            await self.session.execute(insert(ListFace).values(rows).on_conflict_do_nothing())
         await self._touch(list_id)
 
     async def detach(self, list_id: str, face_ids: Iterable[str]) -> None:
