@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-import cv2
 import numpy as np
 
 from models import descriptor_format
@@ -19,10 +18,9 @@ from models.head_pose import HeadPose
 from models.image_quality import ImageQuality
 from serve_app.errors import SUCCESS
 from serve_app.faces import Face, FilterReason, ImageResult
-from serve_app.samples import sample_url
+from serve_app.samples import encode, sample_url
 
 SUCCESS_ERROR = {"error_code": SUCCESS.code, "desc": SUCCESS.desc, "detail": SUCCESS.detail}
-WARP_JPEG_QUALITY = 95
 
 
 def rect(box: np.ndarray) -> dict[str, int]:
@@ -77,10 +75,8 @@ def descriptor(value: Descriptor) -> dict[str, Any]:
 
 
 def warp(image: np.ndarray) -> str:
-    """A face warp as base64 JPEG."""
-    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, WARP_JPEG_QUALITY])
-    assert ok
-    return _b64(data.tobytes())
+    """A face warp as base64 JPEG, encoded as samples are stored."""
+    return _b64(encode(image))
 
 
 def filter_reason(reason: FilterReason) -> dict[str, Any]:

@@ -23,7 +23,7 @@ def sample_url(sample_id: str) -> str:
 
 
 def encode(warp: np.ndarray) -> bytes:
-    """A warp as JPEG bytes."""
+    """A warp as JPEG bytes (how samples are stored and /1/sdk returns warps)."""
     ok, data = cv2.imencode(".jpg", warp, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if not ok:
         raise ValueError("cannot encode the warp")
