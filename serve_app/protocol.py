@@ -125,6 +125,14 @@ def respond(request: Request, payload: Any, status: int = 200) -> Response:
     return Response(body, status, media_type="application/json")
 
 
+def created(request: Request, id_key: str, object_id: str, collection: str) -> Response:
+    """201 for a new object: ``{<id_key>: id, url}`` and the url as ``Location``."""
+    url = f"/1/{collection}/{object_id}"
+    response = respond(request, {id_key: object_id, "url": url}, 201)
+    response.headers["Location"] = url
+    return response
+
+
 def error_response(kind: ErrorKind, *args: Any, status: int | None = None) -> Response:
     """A LUNA error body with the kind's HTTP status."""
     return error_from(LunaError(kind, *args, status=status))

@@ -13,7 +13,7 @@ from serve_app.errors import BAD_JSON, HANDLER_NOT_FOUND, SOME_NOT_FOUND, LunaEr
 from serve_app.json_body import read_model
 from serve_app.openapi_docs import json_body
 from serve_app.policies import Policies
-from serve_app.protocol import respond
+from serve_app.protocol import created, respond
 from serve_app.routes.deps import AccountId, AccountScope, Page, ServicesDep
 from serve_app.storage.handlers import HandlerStore
 from serve_app.storage.lists import ListStore
@@ -75,10 +75,7 @@ async def create_handler(
         row = await HandlerStore(session, account_id).create(
             body.description, body.policies.model_dump(mode="json"), body.is_dynamic
         )
-    url = f"/1/handlers/{row.handler_id}"
-    response = respond(request, {"handler_id": row.handler_id, "url": url}, 201)
-    response.headers["Location"] = url
-    return response
+    return created(request, "handler_id", row.handler_id, "handlers")
 
 
 @router.get("/1/handlers", summary="get handlers")

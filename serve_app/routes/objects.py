@@ -23,7 +23,7 @@ from serve_app.face_records import FaceInput, create_face, face_view
 from serve_app.json_body import read_model
 from serve_app.openapi_docs import json_body
 from serve_app.policies import Uuid
-from serve_app.protocol import respond
+from serve_app.protocol import created, respond
 from serve_app.routes.deps import AccountId, AccountScope, Page, ServicesDep
 from serve_app.routes.handlers import HandlerId
 from serve_app.samples import read_face_sample
@@ -106,10 +106,7 @@ async def post_face(request: Request, account_id: AccountId, services: ServicesD
         extractor = services.estimators.adapter(FACE_DESCRIPTOR)
         known[extractor.descriptor_version] = extractor.descriptor_size
     face = await create_face(storage, account_id, body, known)
-    url = f"/1/faces/{face.face_id}"
-    response = respond(request, {"face_id": face.face_id, "url": url}, 201)
-    response.headers["Location"] = url
-    return response
+    return created(request, "face_id", face.face_id, "faces")
 
 
 @router.get("/1/faces", summary="get faces")
@@ -198,10 +195,7 @@ async def post_list(request: Request, account_id: AccountId, services: ServicesD
     body = await read_model(request, ListInput)
     async with services.transaction() as session:
         row = await ListStore(session, account_id).create(body.user_data)
-    url = f"/1/lists/{row.list_id}"
-    response = respond(request, {"list_id": row.list_id, "url": url}, 201)
-    response.headers["Location"] = url
-    return response
+    return created(request, "list_id", row.list_id, "lists")
 
 
 @router.get("/1/lists", summary="get lists")

@@ -13,7 +13,7 @@ from serve_app.errors import VERIFIER_NOT_FOUND, LunaError
 from serve_app.json_body import read_model
 from serve_app.openapi_docs import json_body
 from serve_app.policies import VerifierPolicies
-from serve_app.protocol import respond
+from serve_app.protocol import created, respond
 from serve_app.routes.deps import AccountId, AccountScope, Page, ServicesDep
 from serve_app.routes.handlers import HandlerId
 from serve_app.storage.handlers import VerifierStore
@@ -51,10 +51,7 @@ async def create_verifier(
         row = await VerifierStore(session, account_id).create(
             body.description, body.policies.model_dump(mode="json")
         )
-    url = f"/1/verifiers/{row.verifier_id}"
-    response = respond(request, {"verifier_id": row.verifier_id, "url": url}, 201)
-    response.headers["Location"] = url
-    return response
+    return created(request, "verifier_id", row.verifier_id, "verifiers")
 
 
 @router.get("/1/verifiers", summary="get verifiers")

@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from serve_app.storage.common import missing_ids
 from serve_app.storage.tables import Attribute, Sample, utcnow
 
 
@@ -31,14 +32,9 @@ class SampleStore:
 
     async def missing(self, sample_ids: Iterable[str]) -> list[str]:
         """Those of ``sample_ids`` that are not samples of this account."""
-        ids = list(dict.fromkeys(sample_ids))
-        if not ids:
-            return []
-        query = select(Sample.sample_id).where(
-            Sample.sample_id.in_(ids), Sample.account_id == self.account_id
+        return await missing_ids(
+            self.session, Sample.sample_id, Sample.account_id, self.account_id, sample_ids
         )
-        found = set((await self.session.execute(query)).scalars())
-        return [i for i in ids if i not in found]
 
     async def remove(self, sample_id: str) -> bool:
         """Forget the sample; False when there was none."""

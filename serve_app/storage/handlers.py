@@ -8,13 +8,8 @@ from typing import Any
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from serve_app.storage.common import like
 from serve_app.storage.tables import Handler, Verifier, utcnow
-
-
-def like(text: str) -> str:
-    """A LIKE pattern matching ``text`` anywhere, with LIKE's wildcards taken literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 class HandlerStore:

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from serve_app.storage.common import missing_ids
 from serve_app.storage.tables import Face, FaceDescriptor, FaceList, ListFace, utcnow
 
 
@@ -65,14 +66,9 @@ class ListStore:
 
     async def missing(self, list_ids: Iterable[str]) -> list[str]:
         """Those of ``list_ids`` that are not lists of this account."""
-        ids = set(list_ids)
-        if not ids:
-            return []
-        query = select(FaceList.list_id).where(
-            FaceList.list_id.in_(ids), FaceList.account_id == self.account_id
+        return await missing_ids(
+            self.session, FaceList.list_id, FaceList.account_id, self.account_id, list_ids
         )
-        found = set((await self.session.execute(query)).scalars())
-        return sorted(ids - found)
 
     async def remove(self, list_id: str) -> bool:
         """Delete the list and its links (its faces stay); False when there was none."""
@@ -157,13 +153,9 @@ class FaceStore:
 
     async def missing(self, face_ids: Iterable[str]) -> list[str]:
         """Those of ``face_ids`` that are not faces of this account."""
-        ids = set(face_ids)
-        if not ids:
-            return []
-        query = select(Face.face_id).where(
-            Face.face_id.in_(ids), Face.account_id == self.account_id
+        return await missing_ids(
+            self.session, Face.face_id, Face.account_id, self.account_id, face_ids
         )
-        return sorted(ids - set((await self.session.execute(query)).scalars()))
 
     async def find(
         self, list_id: str | None, external_id: str | None, offset: int, limit: int
