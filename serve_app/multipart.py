@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from serve_app.errors import BAD_INPUT_GENERIC, LunaError
+from serve_app.errors import BAD_CONTENT_TYPE, BAD_INPUT_GENERIC, LunaError
 
 
 class TooManyParts(Exception):
@@ -33,7 +33,8 @@ def parse_multipart(body: bytes, content_type_header: str, max_parts: int) -> li
     _, options = parse_options_header(content_type_header)
     boundary = options.get(b"boundary")
     if not boundary:
-        raise LunaError(BAD_INPUT_GENERIC, "multipart/form-data without a boundary")
+        # The Content-Type header is what is wrong: LUNA's bad content type, not a size limit.
+        raise LunaError(BAD_CONTENT_TYPE)
 
     parts: list[Part] = []
     header_field = bytearray()

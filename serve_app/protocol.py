@@ -1,18 +1,22 @@
-"""LUNA's HTTP conventions: request ids, account ids, error bodies, JSON or msgpack bodies."""
+"""LUNA's HTTP conventions: request ids, account ids, error bodies, JSON or msgpack bodies,
+content negotiation, one form of each path, and the request body limit."""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import msgpack
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware import Middleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -21,12 +25,15 @@ from serve_app.errors import (
     ACCOUNT_ID_REQUIRED,
     BAD_INPUT_GENERIC,
     BAD_QUERY,
+    BODY_TOO_LARGE,
     INTERNAL,
     METHOD_NOT_ALLOWED,
     PAGE_NOT_FOUND,
+    UNACCEPTABLE,
     ErrorKind,
     LunaError,
 )
+from serve_app.settings import LimitSettings
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +44,10 @@ REQUEST_ID_PATTERN = re.compile(
 )
 UUID_PATTERN = re.compile(r"^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}\Z")
 MSGPACK = "application/msgpack"
+JSON = "application/json"
+# What every LUNA answer body can be written as; routes serving files offer their own types.
+BODY_TYPES = (JSON, MSGPACK)
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def new_request_id() -> str:
@@ -54,6 +65,11 @@ class LunaProtocolMiddleware:
 
     The header is the client's when it has LUNA's format, else a new one. Pure ASGI (no
     BaseHTTPMiddleware) so that request bodies stream through untouched.
+
+    A path with a trailing slash is served as the path without it: clients that do not
+    re-send a POST after a redirect would otherwise break on ``/1/handlers/``. A state change
+    whose ``Accept`` admits neither JSON nor msgpack is refused before it runs, since its
+    answer could not be read.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -69,6 +85,7 @@ class LunaProtocolMiddleware:
                 given = value.decode("latin-1").strip()
         request_id = given if REQUEST_ID_PATTERN.match(given) else new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
+        _strip_trailing_slash(scope)
         header = (b"luna-request-id", request_id.encode())
         started = False
 
@@ -81,7 +98,13 @@ class LunaProtocolMiddleware:
             await send(message)
 
         try:
+            if scope["method"] in STATE_CHANGING:
+                negotiate(_header(scope, b"accept"), BODY_TYPES)
             await self.app(scope, receive, send_with_id)
+        except LunaError as exc:
+            if started:
+                raise
+            await error_from(exc)(scope, receive, send_with_id)
         except Exception:
             log.exception("request %s failed", request_id)
             if started:
@@ -100,6 +123,92 @@ class LunaProtocolMiddleware:
             await send_with_id({"type": "http.response.body", "body": body})
 
 
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _strip_trailing_slash(scope: Scope) -> None:
+    path: str = scope["path"]
+    if len(path) > 1 and path.endswith("/"):
+        scope["path"] = path.rstrip("/") or "/"
+        raw = scope.get("raw_path")
+        if raw:
+            scope["raw_path"] = raw.rstrip(b"/") or b"/"
+
+
+class BodyLimitMiddleware:
+    """Refuses a request body over ``max_bytes`` with LUNA's size-limit error (413).
+
+    A declared ``Content-Length`` over the limit is refused before anything is read. A body
+    without one (chunked) is counted as it streams: once the limit is crossed the client gets
+    the error and the app sees the client disconnect, so nothing past the limit is read.
+    Pure ASGI, so it also fits in front of Ray Serve's HTTP proxy (:func:`proxy_middlewares`),
+    which otherwise reads a whole upload into memory whatever the app does with it.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.strip().isdigit():
+            if int(declared) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            await self.app(scope, receive, send)  # the server holds the body to its length
+            return
+        seen = 0
+        refused = False  # the client has our error; the app's answer is dropped
+        started = False  # the app began its own answer, so ours cannot be sent
+
+        async def counted() -> Message:
+            nonlocal seen, refused
+            if seen > self.max_bytes:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    if not started:
+                        refused = True
+                        await self._refuse(scope, receive, send)
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded(message: Message) -> None:
+            nonlocal started
+            if refused:
+                return
+            started = True
+            await send(message)
+
+        await self.app(scope, counted, guarded)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_from(LunaError(BODY_TOO_LARGE, self.max_bytes))
+        # In front of the proxy the app never sees this request: the id is set here.
+        given = (_header(scope, b"luna-request-id") or "").strip()
+        response.headers[REQUEST_ID_HEADER] = (
+            given if REQUEST_ID_PATTERN.match(given) else request_id_of(scope)
+        )
+        await response(scope, receive, send)
+
+
+def proxy_middlewares() -> list[Middleware]:
+    """Middlewares for Ray Serve's HTTP proxy (``RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH=
+    serve_app.protocol:proxy_middlewares``): the body limit, from ``LUNA_MAX_BODY_BYTES``
+    (default: the settings' ``limits.max_body_bytes`` default)."""
+    limit = int(os.environ.get("LUNA_MAX_BODY_BYTES") or LimitSettings().max_body_bytes)
+    return [Middleware(BodyLimitMiddleware, max_bytes=limit)]
+
+
 def account_id(request: Request) -> str:
     """The ``Luna-Account-Id`` header, required and in UUID format."""
     value = request.headers.get(ACCOUNT_ID_HEADER)
@@ -111,18 +220,62 @@ def account_id(request: Request) -> str:
     return value
 
 
-def wants_msgpack(request: Request) -> bool:
-    """Whether the client asked for msgpack over JSON."""
-    accept = request.headers.get("accept", "")
-    return MSGPACK in accept and "application/json" not in accept.split(MSGPACK)[0]
+def _accept_ranges(accept: str) -> list[tuple[str, float, int]]:
+    """``(media range, quality, position)`` for each entry of an Accept header."""
+    ranges = []
+    for position, entry in enumerate(accept.split(",")):
+        media, *params = (piece.strip() for piece in entry.split(";"))
+        if not media:
+            continue
+        quality = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        ranges.append((media.lower(), quality, position))
+    return ranges
+
+
+def negotiate(accept: str | None, offered: Sequence[str]) -> str:
+    """The type of ``offered`` that ``accept`` prefers; LUNA's 12023 (406) when it admits none.
+
+    No Accept means the first offered type. Among admitted types the highest quality wins,
+    then the most specific range (``a/b`` over ``a/*`` over ``*/*``), then the client's order.
+    """
+    if accept is None or not accept.strip():
+        return offered[0]
+    ranges = _accept_ranges(accept)
+    best: tuple[float, int, int] | None = None
+    chosen = None
+    for media in offered:
+        major = media.split("/")[0]
+        # The most specific range naming a type sets its quality (RFC 9110, 12.5.1).
+        matches = [
+            (specificity, -position, quality)
+            for pattern, quality, position in ranges
+            for specificity, name in ((2, media), (1, f"{major}/*"), (0, "*/*"))
+            if pattern == name
+        ]
+        if not matches:
+            continue
+        specificity, order, quality = max(matches)
+        rank = (quality, specificity, order)
+        if quality > 0 and (best is None or rank > best):
+            best, chosen = rank, media
+    if chosen is None:
+        raise LunaError(UNACCEPTABLE, ", ".join(offered))
+    return chosen
 
 
 def respond(request: Request, payload: Any, status: int = 200) -> Response:
-    """``payload`` as JSON, or as msgpack when the client's Accept asks for it."""
-    if wants_msgpack(request):
+    """``payload`` as JSON, or as msgpack when the client's Accept prefers it."""
+    if negotiate(request.headers.get("accept"), BODY_TYPES) == MSGPACK:
         return Response(msgpack.packb(payload, use_bin_type=True), status, media_type=MSGPACK)
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return Response(body, status, media_type="application/json")
+    return Response(body, status, media_type=JSON)
 
 
 def created(request: Request, id_key: str, object_id: str, collection: str) -> Response:
@@ -139,8 +292,8 @@ def error_response(kind: ErrorKind, *args: Any, status: int | None = None) -> Re
 
 
 def error_from(exc: LunaError) -> Response:
-    """The response for a raised :class:`LunaError`."""
-    return Response(json.dumps(exc.body), exc.status, media_type="application/json")
+    """The response for a raised :class:`LunaError` (always JSON, as LUNA answers errors)."""
+    return Response(json.dumps(exc.body), exc.status, media_type=JSON)
 
 
 def install(app: FastAPI) -> None:

@@ -58,10 +58,12 @@ def _account_scope(
         Query(description="Account ID; must equal Luna-Account-Id when both are given"),
     ] = None,
 ) -> str:
-    """The account a request sees: ``Luna-Account-Id``, else the ``account_id`` query.
+    """The account a request sees: ``Luna-Account-Id``, else (reads only) the ``account_id``
+    query.
 
     Objects of other accounts are invisible: a query naming another account than the
-    header is refused rather than answered.
+    header is refused rather than answered. Every state change needs the header, whichever
+    dependency its route uses, as LUNA's 11036 says.
     """
     header = request.headers.get(protocol.ACCOUNT_ID_HEADER)
     if header:
@@ -69,7 +71,7 @@ def _account_scope(
         if account_id is not None and account_id.lower() != own:
             raise LunaError(BAD_QUERY, "account_id: differs from the Luna-Account-Id header")
         return own
-    if account_id is None:
+    if account_id is None or request.method in protocol.STATE_CHANGING:
         raise LunaError(ACCOUNT_ID_REQUIRED)
     if not protocol.UUID_PATTERN.match(account_id.lower()):
         raise LunaError(BAD_QUERY, "account_id: not a UUID")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import resource
 
+import httpx
 import numpy as np
 from PIL import TiffImagePlugin
 
 from serve_app.exif import _value
+from serve_app.protocol import BodyLimitMiddleware
 from serve_app.storage.handlers import HandlerStore
 from serve_app.storage.lists import FaceStore
 from tests.api.conftest import make_services
@@ -87,6 +90,107 @@ async def test_body_limit_holds_for_streamed_bodies(make_client, models_dir):
     response = await client.post("/1/detector", content=chunks(), headers=JPEG)
     assert "content-length" not in response.request.headers
     assert_luna_error(response, 12031, 413)
+
+
+def rss_bytes() -> int:
+    """This process's resident memory now (not its peak, which never comes down)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize()
+
+
+class Upload:
+    """A chunked upload of ``total`` bytes that counts how much of it was read."""
+
+    CHUNK = 64 * 1024
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.read = 0
+
+    async def __aiter__(self):
+        chunk = b"\xff" * self.CHUNK
+        while self.read < self.total:
+            self.read += len(chunk)
+            yield chunk
+
+
+LIMIT = 4 * 1024 * 1024
+OVERSIZED = 64 * 1024 * 1024
+
+
+async def test_chunked_oversized_uploads_stop_at_the_limit_and_keep_memory_flat(
+    make_client, models_dir
+):
+    client = make_client(make_services(models_dir, limits={"max_body_bytes": LIMIT}))
+    for url, content_type in (("/1/detector", "image/jpeg"), ("/1/handlers", "application/json")):
+        await client.post(url, content=b"{}", headers={"Content-Type": content_type})
+    before = rss_bytes()
+    for url, content_type in [("/1/detector", "image/jpeg"), ("/1/sdk", "image/png")] * 5:
+        upload = Upload(OVERSIZED)
+        response = await client.post(url, content=upload, headers={"Content-Type": content_type})
+        assert "content-length" not in response.request.headers
+        assert_luna_error(response, 12031, 413)
+        assert upload.read <= LIMIT + Upload.CHUNK, (url, upload.read)
+    # Ten 64 MiB uploads: reading them whole would leave far more than this behind.
+    assert rss_bytes() - before < 3 * LIMIT, (before, rss_bytes())
+
+
+async def test_oversized_content_length_is_refused_before_reading(make_client, models_dir):
+    client = make_client(make_services(models_dir, limits={"max_body_bytes": LIMIT}))
+    for url in ("/1/detector", "/1/sdk"):
+        upload = Upload(OVERSIZED)
+        headers = {"Content-Type": "image/jpeg", "Content-Length": str(OVERSIZED)}
+        response = await client.post(url, content=upload, headers=headers)
+        assert_luna_error(response, 12031, 413)
+        assert upload.read == 0
+
+
+async def _eager_reader(scope, receive, send) -> None:
+    """Reads the whole body before answering, as Ray Serve's HTTP proxy does."""
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        size += len(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": str(size).encode()})
+
+
+async def test_body_limit_middleware_stops_a_reader_of_whole_bodies():
+    app = BodyLimitMiddleware(_eager_reader, max_bytes=LIMIT)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://p") as c:
+        before = rss_bytes()
+        for _ in range(10):
+            upload = Upload(OVERSIZED)
+            assert_luna_error(await c.post("/1/sdk", content=upload), 12031, 413)
+            assert upload.read <= LIMIT + Upload.CHUNK
+        assert rss_bytes() - before < 3 * LIMIT
+        declared = Upload(OVERSIZED)
+        response = await c.post("/1/sdk", content=declared, headers={"Content-Length": "9" * 12})
+        assert_luna_error(response, 12031, 413)
+        assert declared.read == 0
+        # Bodies within the limit pass whole, declared or streamed.
+        assert (await c.post("/x", content=Upload(LIMIT))).text == str(LIMIT)
+        assert (await c.post("/x", content=b"abc")).text == "3"
+
+
+def test_proxy_middlewares_take_the_limit_from_the_environment(monkeypatch):
+    from serve_app.protocol import proxy_middlewares
+
+    monkeypatch.setenv("LUNA_MAX_BODY_BYTES", "12345")
+    [middleware] = proxy_middlewares()
+    assert middleware.cls is BodyLimitMiddleware and middleware.kwargs == {"max_bytes": 12345}
+
+
+async def test_multipart_without_boundary_is_a_bad_content_type(client, photo_bytes):
+    for content_type in ("multipart/form-data", "multipart/form-data; charset=utf-8"):
+        response = await client.post(
+            "/1/detector", content=photo_bytes("obama.jpg"), headers={"Content-Type": content_type}
+        )
+        assert_luna_error(response, 12017, 400)
 
 
 async def test_page_numbers_are_bounded(client):
