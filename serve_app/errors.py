@@ -103,3 +103,7 @@ class LunaError(Exception):
     def body(self) -> dict[str, Any]:
         """The JSON error body."""
         return self.kind.body(*self.args_)
+
+
+# LUNA Events' code for a missing event.
+EVENT_NOT_FOUND = ErrorKind(23001, OBJECT_NOT_FOUND, "Event with id '{}' not found", 404)

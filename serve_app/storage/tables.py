@@ -156,23 +156,52 @@ class ListFace(Base):
 
 
 class Event(Base):
-    """A stored event: the full event JSON, with the fields that queries filter on."""
+    """A stored event: the full event JSON (``body``), with a column for each read filter.
+
+    The columns copy values from the body when the event is written, so that filters use
+    indexes instead of reading JSON; the body stays what clients get back.
+    """
 
     __tablename__ = "events"
     event_id: Mapped[str] = mapped_column(ID, primary_key=True)
-    account_id: Mapped[str] = mapped_column(ID, index=True)
-    handler_id: Mapped[str | None] = mapped_column(ID, nullable=True, index=True)
+    account_id: Mapped[str] = mapped_column(ID)
+    handler_id: Mapped[str | None] = mapped_column(ID, nullable=True)
     face_id: Mapped[str | None] = mapped_column(ID, nullable=True)
     external_id: Mapped[str] = mapped_column(String(36), default="")
+    user_data: Mapped[str] = mapped_column(String(128), default="")
     source: Mapped[str] = mapped_column(String(128), default="")
     track_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    create_time: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    gender: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    age: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    create_time: Mapped[datetime] = mapped_column(UTCDateTime)
     end_time: Mapped[datetime] = mapped_column(UTCDateTime)
     descriptor: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     descriptor_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     body: Mapped[dict] = mapped_column(JSON)
 
 
+class EventTag(Base):
+    """A tag of an event: a row per tag, so that a tag filter is an index lookup."""
+
+    __tablename__ = "event_tags"
+    event_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("events.event_id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(128), primary_key=True)
+
+
+# Every event query is scoped to one account and ordered newest first: each filter gets an
+# index led by the account, so a page is found without scanning other accounts' events.
+Index("ix_events_account_create", Event.account_id, Event.create_time)
+Index("ix_events_account_handler_create", Event.account_id, Event.handler_id, Event.create_time)
+Index("ix_events_account_external", Event.account_id, Event.external_id)
+Index("ix_events_account_face", Event.account_id, Event.face_id)
+Index("ix_events_account_track", Event.account_id, Event.track_id)
+Index("ix_events_account_source", Event.account_id, Event.source)
+Index("ix_events_account_gender", Event.account_id, Event.gender)
+Index("ix_events_account_age", Event.account_id, Event.age)
+# (tag, event_id): a tag filter reads the event ids from the index alone.
+Index("ix_event_tags_tag", EventTag.tag, EventTag.event_id)
 Index("ix_faces_account_create", Face.account_id, Face.create_time)
 Index("ix_handlers_account_create", Handler.account_id, Handler.create_time)
 Index("ix_verifiers_account_create", Verifier.account_id, Verifier.create_time)
