@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from serve_app import protocol
-from serve_app.routes import detector, extractor, handlers, objects, sdk, service, verifiers
+from serve_app.routes import detector, events, extractor, handlers, objects, sdk, service, verifiers
 from serve_app.services import Services
 from serve_app.version import COMPATIBLE_HANDLERS
 
@@ -20,6 +20,7 @@ ROUTERS = (
     handlers.router,
     verifiers.router,
     objects.router,
+    events.router,
 )
 
 

@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from serve_app.detection import FaceDetectionPipeline
 from serve_app.estimators import Estimators
 from serve_app.face_analysis import FaceAnalysis
+from serve_app.notifications import EventHub
 from serve_app.settings import Settings
+from serve_app.storage.events import EventWriter
 from serve_app.storage.store import Storage
 
 
@@ -28,6 +30,8 @@ class Services:
         self.face_detection = FaceDetectionPipeline(self.estimators, self.settings)
         self.face_analysis = FaceAnalysis(self.estimators)
         self.storage = Storage(self.settings)
+        self.notifier = EventHub()
+        self.event_writer = EventWriter(self.storage, self.notifier)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
