@@ -33,9 +33,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.face_align import warp_face
+from models.face.face_align import warp_face
 from models.provision import app_args
-from serve_app.estimators import BASIC_ATTRIBUTES, FACE_DESCRIPTOR, FACE_DETECTOR, build_estimator
+from serve_app.estimators import build_estimator
 from serve_app.settings import Settings
 from tests.data.fetch import catalogue, photo_dir
 
@@ -66,22 +66,22 @@ def bare_loop(
 ) -> tuple[float, list[float]]:
     """Images/s and per-image latencies of the pipeline's model work, one image at a time."""
     settings = Settings.from_args(app_args(config)[0])
-    detector = build_estimator(settings, FACE_DETECTOR)
+    detector = build_estimator(settings, "face_detector")
     detector.load()
     extractor = attributes = None
     if pipeline == "sdk":
-        extractor = build_estimator(settings, FACE_DESCRIPTOR)
-        attributes = build_estimator(settings, BASIC_ATTRIBUTES)
+        extractor = build_estimator(settings, "face_descriptor")
+        attributes = build_estimator(settings, "basic_attributes")
         extractor.load()
         attributes.load()
 
     def one(data: bytes) -> None:
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-        faces = detector.detect([image])[0]
+        faces = detector.run([image])[0]
         if extractor is not None and faces:
             warps = [warp_face(image, face.landmarks5) for face in faces]
             extractor.extract(warps)
-            attributes.estimate(warps)
+            attributes.run(warps)
 
     for data in photos:  # warm-up
         one(data)

@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.face_align import warp_face
+from models.face.face_align import warp_face
 from models.provision import app_args
 from serve_app.estimators import FACE_DESCRIPTOR, FACE_DETECTOR, build_estimator
 from serve_app.settings import Settings
@@ -36,7 +36,7 @@ def labelled_faces(detector) -> tuple[list[np.ndarray], list[str], list[str]]:
         if not (entry.get("identities") or entry.get("same_person")):
             continue
         image = cv2.imread(str(photo_dir() / name), cv2.IMREAD_COLOR)
-        for index, face in enumerate(detector.detect([image])[0]):
+        for index, face in enumerate(detector.run([image])[0]):
             who = identity_of(face.box, entry)
             if who is not None:
                 warps.append(warp_face(image, face.landmarks5))

@@ -17,10 +17,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import onnxruntime as ort
 
-from models.arcface import ArcFaceExtractor
-from models.face_align import warp_face
+from models.face.arcface import ArcFaceExtractor
+from models.face.face_align import warp_face
+from models.face.scrfd import ScrfdDetector
 from models.runtime import RuntimeOptions
-from models.scrfd import ScrfdDetector
 
 ROOT = Path(__file__).resolve().parents[1] / ".data"
 
@@ -46,10 +46,10 @@ def main() -> None:
         runtime = RuntimeOptions(device=device, intra_op_threads=4, require_device=True)
         detector = ScrfdDetector(ROOT / "models/scrfd_500m_bnkps.onnx", runtime)
         extractor = ArcFaceExtractor(ROOT / "models/w600k_mbf.onnx", runtime)
-        faces = [(image, face) for image in images for face in detector.detect([image])[0]]
+        faces = [(image, face) for image in images for face in detector.run([image])[0]]
         warps = [warp_face(image, face.landmarks5) for image, face in faces] * 4
         print(device, detector.model.providers)
-        print(f"  detector batch 8: {rate(detector.detect, images[:8]):.1f} img/s")
+        print(f"  detector batch 8: {rate(detector.run, images[:8]):.1f} img/s")
         print(f"  descriptor batch {len(warps)}: {rate(extractor.extract, warps):.1f} faces/s")
 
 

@@ -1,62 +1,68 @@
-"""Build a model adapter for an estimator from its configured model name.
+"""Build the adapter of a configured estimator.
 
-The manifest says which family a model file belongs to; the family picks the adapter class.
-Classical estimators (documented methods without a model file) are built by task alone.
+The manifest says which family a model file belongs to; the adapter class that declares that
+(task, family) runs it. Classical estimators (documented methods without a model file) are
+built by task alone. An estimator's configuration is a plain mapping (``model``,
+``extra_models``, ``options``, ``runtime``), as serve_config.yaml writes it, so that a Ray
+deployment can build its adapter from its own settings without the ingress's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from models.age_gender import AgeGenderEstimator
-from models.arcface import ArcFaceExtractor
-from models.head_pose import HeadPoseEstimator
-from models.image_quality import ImageQualityEstimator
-from models.landmarks import Landmarks106
-from models.manifest import load_manifest, resolve
+from models.base import Adapter
+from models.face.age_gender import AgeGenderEstimator
+from models.face.arcface import ArcFaceExtractor
+from models.face.head_pose import HeadPoseEstimator
+from models.face.image_quality import ImageQualityEstimator
+from models.face.landmarks import Landmarks106
+from models.face.scrfd import ScrfdDetector
+from models.provision.manifest import load_manifest, resolve
 from models.runtime import RuntimeOptions
-from models.scrfd import ScrfdDetector
 
-# (task, family) -> adapter class. Each takes (model_path, runtime=..., **options), and one
+# Adapters with a model file: each takes (model_path, runtime=..., **options), and one
 # ``<role>_path`` keyword per extra model file.
-ADAPTERS: dict[tuple[str, str], type] = {
-    ("face_detector", "scrfd"): ScrfdDetector,
-    ("face_landmarks", "insightface_2d106"): Landmarks106,
-    ("face_descriptor", "arcface"): ArcFaceExtractor,
-    ("basic_attributes", "dlib_age_gender"): AgeGenderEstimator,
-    ("head_pose", "mean_shape_3d"): HeadPoseEstimator,
-}
-# task -> adapter class of a classical method, which needs no model file.
-CLASSICAL: dict[str, type] = {
-    "image_quality": ImageQualityEstimator,
-}
+_MODEL_ADAPTERS: tuple[type[Adapter], ...] = (
+    ScrfdDetector,
+    Landmarks106,
+    ArcFaceExtractor,
+    AgeGenderEstimator,
+    HeadPoseEstimator,
+)
+# Classical methods: built from options alone.
+_CLASSICAL_ADAPTERS: tuple[type[Adapter], ...] = (ImageQualityEstimator,)
+
+ADAPTERS: dict[tuple[str, str], type[Adapter]] = {(a.task, a.family): a for a in _MODEL_ADAPTERS}
+CLASSICAL: dict[str, type[Adapter]] = {a.task: a for a in _CLASSICAL_ADAPTERS}
 
 
 def build_adapter(
     task: str,
-    model: str | None,
+    config: Mapping[str, Any],
     models_dir: Path,
-    options: dict[str, Any] | None = None,
-    runtime: dict[str, Any] | None = None,
     manifest_extra: dict[str, dict[str, Any]] | None = None,
-    extra_models: dict[str, str] | None = None,
-) -> Any:
-    """An adapter for ``task`` running the model called ``model``.
+) -> Adapter:
+    """The adapter for estimator ``task`` configured by ``config``.
 
-    ``options`` are the adapter's keyword arguments on top of the manifest entry's own;
-    nothing is loaded until the adapter first runs (or its ``model.load()`` is called).
+    ``config["options"]`` are the adapter's keyword arguments on top of the manifest entry's
+    own; nothing is loaded until the adapter first runs (or ``load()`` is called).
     """
+    model = config.get("model")
+    options = dict(config.get("options") or {})
     if model is None:
         if task not in CLASSICAL:
             raise ValueError(f"estimator {task!r} needs a model")
-        return CLASSICAL[task](**(options or {}))
+        return CLASSICAL[task](**options)
     manifest = load_manifest(manifest_extra)
     entry = resolve(model, manifest, task)
     adapter = ADAPTERS.get((task, entry.family))
     if adapter is None:
         raise ValueError(f"no adapter for {task} models of family {entry.family!r}")
-    kwargs = {**entry.options, **(options or {})}
-    for role, name in (extra_models or {}).items():
+    kwargs = {**entry.options, **options}
+    for role, name in (config.get("extra_models") or {}).items():
         kwargs[f"{role}_path"] = resolve(name, manifest, task).path(models_dir)
-    return adapter(entry.path(models_dir), runtime=RuntimeOptions.from_dict(runtime), **kwargs)
+    runtime = RuntimeOptions.from_dict(config.get("runtime"))
+    return adapter(entry.path(models_dir), runtime=runtime, **kwargs)

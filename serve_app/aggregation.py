@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from models.age_gender import AgeGender
-from models.arcface import Descriptor
+from models.face.age_gender import AgeGender
+from models.face.arcface import Descriptor
 from serve_app.errors import MULTIPLE_FACES, LunaError
 from serve_app.faces import ImageResult
 

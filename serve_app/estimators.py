@@ -1,155 +1,161 @@
-"""The one interface through which routes reach the estimators, and its in-process version.
+"""The one way the ingress calls an estimator: ``await estimators.run(task, items)``.
 
-Production reaches each model's Ray Serve deployment through a DeploymentHandle
-(:mod:`serve_app.ray_estimators`); tests and single-process use call the same model adapters
-directly (:class:`LocalEstimators`). Routes cannot tell the difference.
-
-Head pose and image quality are classical computations of microseconds (a least-squares fit,
-a few image statistics): they run where the landmarks and warps already are, in the ingress,
-because a hop to another deployment would cost more than the work.
+Each configured estimator has an adapter (``models/``). Where it runs is its transport:
+in this process (tests, single-process use, and cheap classical methods), or in its own
+Ray Serve deployment reached through a DeploymentHandle. Callers cannot tell the difference.
 """
 
 from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
-from models.age_gender import AgeGender
-from models.arcface import Descriptor
-from models.head_pose import HeadPose
-from models.image_quality import ImageQuality
+from models.base import Adapter
+from models.face.arcface import ArcFaceExtractor
 from models.registry import build_adapter
-from models.types import FaceDetection
 from serve_app.errors import ESTIMATOR_DISABLED, LunaError
 from serve_app.settings import Settings
 
-FACE_DETECTOR = "face_detector"
-FACE_LANDMARKS = "face_landmarks"
-HEAD_POSE = "head_pose"
-IMAGE_QUALITY = "image_quality"
+HEALTH_TIMEOUT_S = 10.0
 FACE_DESCRIPTOR = "face_descriptor"
-BASIC_ATTRIBUTES = "basic_attributes"
-# Estimators with their own Ray Serve deployment; the others run in the ingress.
-DEPLOYED = (FACE_DETECTOR, FACE_LANDMARKS, FACE_DESCRIPTOR, BASIC_ATTRIBUTES)
 
 
-def build_estimator(settings: Settings, name: str) -> Any:
-    """The model adapter of a configured estimator; raises when it is not configured."""
-    config = settings.estimator(name)
+def build_estimator(settings: Settings, task: str) -> Adapter:
+    """The adapter of a configured estimator; raises LUNA's licence error when it is not."""
+    config = settings.estimator(task)
     if config is None:
-        raise LunaError(ESTIMATOR_DISABLED, f"estimator '{name}' is not configured")
+        raise LunaError(ESTIMATOR_DISABLED, f"estimator '{task}' is not configured")
     return build_adapter(
-        name,
-        config.model,
-        settings.resolved_models_dir,
-        options=config.options,
-        runtime=config.runtime,
-        manifest_extra=settings.models,
-        extra_models=config.extra_models,
+        task, config.model_dump(), settings.resolved_models_dir, manifest_extra=settings.models
     )
 
 
-class Estimators(ABC):
-    """What the routes may ask of the models."""
+class Transport(ABC):
+    """How an adapter's batch reaches the model."""
 
-    def __init__(self, settings: Settings) -> None:
+    @abstractmethod
+    async def run(self, adapter: Adapter, items: Sequence[Any]) -> list[Any]:
+        """One result per item."""
+
+    @abstractmethod
+    async def health(self, adapter: Adapter) -> None:
+        """Raise unless the model can run."""
+
+
+class InProcess(Transport):
+    """The adapter runs here, on a worker thread so that the event loop stays free."""
+
+    async def run(self, adapter: Adapter, items: Sequence[Any]) -> list[Any]:
+        """Prepare and infer in one thread hop."""
+        return await asyncio.to_thread(adapter.run, list(items))
+
+    async def health(self, adapter: Adapter) -> None:
+        """Load the model."""
+        await asyncio.to_thread(adapter.load)
+
+
+class Deployed(Transport):
+    """The adapter's model runs in its Ray Serve deployment.
+
+    Items are prepared here (the ingress holds the pixels; preparing loads no model) and sent
+    in as few calls as the deployment's batch size allows, so that it batches the items of
+    all concurrent requests together.
+    """
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+        self._max_items: int | None = None
+
+    async def run(self, adapter: Adapter, items: Sequence[Any]) -> list[Any]:
+        """Prepare here, infer there."""
+        prepared = await asyncio.to_thread(lambda: [adapter.prepare(item) for item in items])
+        if not prepared:
+            return []
+        size = await self._call_size()
+        calls = [prepared[i : i + size] for i in range(0, len(prepared), size)]
+        answers = await asyncio.gather(*(self.handle.infer.remote(call) for call in calls))
+        return [result for answer in answers for result in answer]
+
+    async def health(self, adapter: Adapter) -> None:
+        """Ask the deployment what it runs, with a timeout."""
+        info = await asyncio.wait_for(self.handle.info.remote(), HEALTH_TIMEOUT_S)
+        self._max_items = int(info["max_batch_size"])
+
+    async def _call_size(self) -> int:
+        # A call larger than the deployment's batch is refused by @serve.batch; its size is
+        # the deployment's own setting (user_config), learned once.
+        if self._max_items is None:
+            info = await self.handle.info.remote()
+            self._max_items = int(info["max_batch_size"])
+        return self._max_items
+
+
+class Estimators:
+    """The configured estimators, each with its adapter and transport.
+
+    ``remote`` maps a task to the DeploymentHandle of its deployment; tasks without one run in
+    this process.
+    """
+
+    def __init__(self, settings: Settings, remote: Mapping[str, Any] | None = None) -> None:
         self.settings = settings
-        self._adapters: dict[str, Any] = {}
+        self._adapters: dict[str, Adapter] = {}
+        self._transports: dict[str, Transport] = {
+            task: Deployed(handle) for task, handle in (remote or {}).items()
+        }
+        self._local = InProcess()
 
-    def available(self, name: str) -> bool:
-        """Whether estimator ``name`` is configured and enabled."""
-        return self.settings.estimator(name) is not None
+    def available(self, task: str) -> bool:
+        """Whether estimator ``task`` is configured and enabled."""
+        return self.settings.estimator(task) is not None
 
-    def require(self, name: str) -> None:
-        """Raise LUNA's licence-style error naming ``name`` when it is not configured."""
-        if not self.available(name):
-            raise LunaError(ESTIMATOR_DISABLED, f"estimator '{name}' is not configured")
+    def require(self, task: str) -> None:
+        """Raise LUNA's licence-style error naming ``task`` when it is not configured."""
+        if not self.available(task):
+            raise LunaError(ESTIMATOR_DISABLED, f"estimator '{task}' is not configured")
 
-    def adapter(self, name: str) -> Any:
-        """The adapter for ``name``, built on first use; its model loads on first run."""
-        if name not in self._adapters:
-            self.require(name)
-            self._adapters[name] = build_estimator(self.settings, name)
-        return self._adapters[name]
+    def adapter(self, task: str) -> Adapter:
+        """The adapter of ``task``, built on first use; its model loads on first run."""
+        if task not in self._adapters:
+            self.require(task)
+            self._adapters[task] = build_estimator(self.settings, task)
+        return self._adapters[task]
 
-    @abstractmethod
-    async def detect_faces(self, images: Sequence[np.ndarray]) -> list[list[FaceDetection]]:
-        """Faces in each BGR image, best score first."""
+    async def run(self, task: str, items: Sequence[Any]) -> list[Any]:
+        """Estimate ``task`` on each item: one result per item, in order."""
+        adapter = self.adapter(task)
+        if not items:
+            return []
+        return await self._transports.get(task, self._local).run(adapter, items)
 
-    @abstractmethod
-    async def landmarks106(
-        self, faces: Sequence[tuple[np.ndarray, np.ndarray]]
-    ) -> list[np.ndarray]:
-        """106 landmarks, in image pixels, for each (image, box) pair."""
-
-    @abstractmethod
-    async def extract_descriptors(self, warps: Sequence[np.ndarray]) -> list[Descriptor]:
-        """The descriptor of each 250x250 face warp."""
-
-    @abstractmethod
-    async def estimate_basic_attributes(self, warps: Sequence[np.ndarray]) -> list[AgeGender]:
-        """Age and gender of each face warp."""
-
-    @abstractmethod
     async def health(self) -> dict[str, str | None]:
-        """For each configured model: None when healthy, else what is wrong."""
+        """For each configured estimator: None when it can run, else what is wrong."""
+        tasks = [task for task, config in self.settings.estimators.items() if config.enabled]
 
-    async def head_poses(self, landmarks68: Sequence[np.ndarray]) -> list[HeadPose]:
-        """Head pose of each face from its 68 landmarks."""
-        estimator = self.adapter(HEAD_POSE)
-        return await asyncio.to_thread(lambda: [estimator.estimate(p) for p in landmarks68])
+        async def probe(task: str) -> str | None:
+            try:
+                adapter = self.adapter(task)
+                await self._transports.get(task, self._local).health(adapter)
+            except Exception as exc:  # a missing file, a dead or stuck deployment
+                return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            return None
 
-    async def image_quality(self, warps: Sequence[np.ndarray]) -> list[ImageQuality]:
-        """Image quality of each face warp."""
-        return await asyncio.to_thread(self.adapter(IMAGE_QUALITY).estimate, list(warps))
+        problems = await asyncio.gather(*(probe(task) for task in tasks))
+        return dict(zip(tasks, problems, strict=True))
 
-    def similarity(self, cosines: np.ndarray | float) -> np.ndarray:
+    @property
+    def descriptor_model(self) -> ArcFaceExtractor:
+        """The descriptor adapter: its version, size and similarity calibration."""
+        adapter = self.adapter(FACE_DESCRIPTOR)
+        assert isinstance(adapter, ArcFaceExtractor)
+        return adapter
+
+    def similarity(self, cosines: Any) -> Any:
         """LUNA similarity of descriptor cosines, by the descriptor model's calibration."""
-        return self.adapter(FACE_DESCRIPTOR).similarity(cosines)
+        return self.descriptor_model.similarity(cosines)
 
     def descriptor_version(self) -> int:
         """Version of the descriptors the configured model produces."""
-        return self.adapter(FACE_DESCRIPTOR).descriptor_version
-
-
-class LocalEstimators(Estimators):
-    """Estimators run in this process, on worker threads so the event loop stays free."""
-
-    async def detect_faces(self, images: Sequence[np.ndarray]) -> list[list[FaceDetection]]:
-        """Run the face detector on the whole list as one batch."""
-        return await asyncio.to_thread(self.adapter(FACE_DETECTOR).detect, list(images))
-
-    async def landmarks106(
-        self, faces: Sequence[tuple[np.ndarray, np.ndarray]]
-    ) -> list[np.ndarray]:
-        """Run the landmark model on all faces as one batch."""
-        model = self.adapter(FACE_LANDMARKS)
-        return await asyncio.to_thread(
-            lambda: model.infer([model.prepare(image, box) for image, box in faces])
-        )
-
-    async def extract_descriptors(self, warps: Sequence[np.ndarray]) -> list[Descriptor]:
-        """Run the descriptor model on all warps as one batch."""
-        model = self.adapter(FACE_DESCRIPTOR)
-        return await asyncio.to_thread(lambda: model.extract(list(warps)).items())
-
-    async def estimate_basic_attributes(self, warps: Sequence[np.ndarray]) -> list[AgeGender]:
-        """Run the age and gender models on all warps as one batch."""
-        return await asyncio.to_thread(self.adapter(BASIC_ATTRIBUTES).estimate, list(warps))
-
-    async def health(self) -> dict[str, str | None]:
-        """Load every configured model; report the ones that fail."""
-        report: dict[str, str | None] = {}
-        for name, config in self.settings.estimators.items():
-            if not config.enabled:
-                continue
-            try:
-                await asyncio.to_thread(self.adapter(name).load)
-                report[name] = None
-            except Exception as exc:
-                report[name] = str(exc)
-        return report
+        return self.descriptor_model.descriptor_version

@@ -1,6 +1,7 @@
 """Attributes from stored samples: descriptors and age/gender, kept as temporary attributes.
 
-Shared by ``/1/extractor`` and the attribute upgrade of faces.
+Shared by ``/1/extractor`` and the attribute upgrade of faces; the samples go through the
+pipeline's extract step as face warps.
 """
 
 from __future__ import annotations
@@ -8,15 +9,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from models import descriptor_format
-from models.age_gender import AgeGender
-from models.arcface import Descriptor
+from models.face.age_gender import AgeGender
+from models.face.arcface import Descriptor
+from models.face.face_align import WARP_SIZE
 from serve_app import aggregation, presenters
-from serve_app.estimators import BASIC_ATTRIBUTES, FACE_DESCRIPTOR, Estimators
+from serve_app.estimators import Estimators
+from serve_app.faces import Face, ImageResult
+from serve_app.pipeline.extract import extract
+from serve_app.pipeline.plan import FACE_WARP, Plan
 from serve_app.samples import load_face_samples
 from serve_app.storage.attributes import AttributeStore
 from serve_app.storage.store import Storage
 from serve_app.storage.tables import Attribute
+
+WARP_BOX = np.array([0, 0, WARP_SIZE, WARP_SIZE], dtype=np.float32)
 
 
 @dataclass
@@ -36,21 +45,22 @@ async def extract_from_samples(
     descriptor: bool,
     basic_attributes: bool,
 ) -> list[Extracted]:
-    """One :class:`Extracted` per sample, from the account's stored warps."""
-    if descriptor:
-        estimators.require(FACE_DESCRIPTOR)
-    if basic_attributes:
-        estimators.require(BASIC_ATTRIBUTES)
+    """One :class:`Extracted` per sample, from the account's stored warps, through the
+    pipeline's extract step (the samples are face warps)."""
+    names = {"descriptor"} if descriptor else set()
+    names |= {"basic_attributes"} if basic_attributes else set()
+    plan = Plan(image_type=FACE_WARP, estimations=frozenset(names))
+    plan.check(estimators.available)
     warps = await load_face_samples(storage, account_id, sample_ids)
-    results = [Extracted([sample_id]) for sample_id in sample_ids]
-    if descriptor:
-        for result, value in zip(results, await estimators.extract_descriptors(warps), strict=True):
-            result.descriptor = value
-    if basic_attributes:
-        found = await estimators.estimate_basic_attributes(warps)
-        for result, value in zip(results, found, strict=True):
-            result.basic_attributes = value
-    return results
+    results = [
+        ImageResult(sample_id, faces=[Face(box=WARP_BOX, warp=warp, sample_id=sample_id)])
+        for sample_id, warp in zip(sample_ids, warps, strict=True)
+    ]
+    await extract(estimators, results, plan)
+    return [
+        Extracted([r.filename], r.faces[0].descriptor, r.faces[0].basic_attributes)
+        for r in results
+    ]
 
 
 def keep_scores(results: list[Extracted], threshold: float) -> list[Extracted]:

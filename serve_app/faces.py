@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
-from models.age_gender import AgeGender
-from models.arcface import Descriptor
-from models.head_pose import HeadPose
-from models.image_quality import ImageQuality
+from models.face.age_gender import AgeGender
+from models.face.arcface import Descriptor
+from models.face.head_pose import HeadPose
+from models.face.image_quality import ImageQuality
 from models.types import FaceDetection
 from serve_app.errors import LunaError
 
@@ -57,7 +58,8 @@ class Face:
 
 @dataclass
 class ImageResult:
-    """What became of one input image."""
+    """What became of one input image. ``source`` is the bytes it came as (kept for
+    storing the source image); ``image`` the decoded pixels."""
 
     filename: str
     error: LunaError | None = None
@@ -65,4 +67,17 @@ class ImageResult:
     filtered: list[Face] = field(default_factory=list)
     exif: dict[str, Any] | None = None
     image: np.ndarray | None = field(default=None, repr=False)
+    source: bytes | None = field(default=None, repr=False)
     warped: bool = False
+    detect_time: datetime = field(default_factory=lambda: datetime.now(UTC))
+    image_origin: str | None = None
+
+    @property
+    def live_faces(self) -> list[Face]:
+        """The faces still in play: none when the image failed."""
+        return self.faces if self.error is None else []
+
+    def move_filtered(self) -> None:
+        """Faces that a filter gave a reason against move to ``filtered``."""
+        self.filtered.extend(f for f in self.faces if f.filter_reasons)
+        self.faces = [f for f in self.faces if not f.filter_reasons]

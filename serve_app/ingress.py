@@ -7,7 +7,7 @@ from typing import Any
 from ray import serve
 
 from serve_app.app import create_app
-from serve_app.ray_estimators import RayEstimators
+from serve_app.estimators import Estimators
 from serve_app.services import Services
 from serve_app.settings import Settings
 
@@ -18,10 +18,10 @@ class Ingress:
     """Routes HTTP requests; reaches the estimators through the handles it is bound to."""
 
     def __init__(
-        self, settings: dict[str, Any], deployment: dict[str, Any], **handles: Any
+        self, settings: dict[str, Any], deployment: dict[str, Any], handles: dict[str, Any]
     ) -> None:
         parsed = Settings.from_args(settings)
-        self.services = Services(parsed, RayEstimators(parsed, handles), deployment)
+        self.services = Services(parsed, Estimators(parsed, handles), deployment)
 
     def __serve_build_asgi_app__(self) -> Any:
         return create_app(self.services)

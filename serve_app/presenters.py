@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 
 from models import descriptor_format
-from models.age_gender import AgeGender
-from models.arcface import Descriptor
-from models.head_pose import HeadPose
-from models.image_quality import ImageQuality
+from models.face.age_gender import AgeGender
+from models.face.arcface import Descriptor
+from models.face.head_pose import HeadPose
+from models.face.image_quality import ImageQuality
 from serve_app.errors import SUCCESS
 from serve_app.faces import Face, FilterReason, ImageResult
 from serve_app.samples import encode, sample_url
@@ -61,7 +61,7 @@ def head_pose(value: HeadPose) -> dict[str, float]:
 
 def basic_attributes(value: AgeGender) -> dict[str, Any]:
     """``{age, gender}``: whole years, 0 female / 1 male. No ethnicity: no model for it."""
-    return {"age": round(value.age), "gender": round(value.gender)}
+    return value.rounded()
 
 
 def descriptor(value: Descriptor) -> dict[str, Any]:
@@ -200,7 +200,9 @@ def sdk_image(result: ImageResult, landmarks5: bool, with_warp: bool) -> dict[st
     return out
 
 
-def aggregate(descriptor_value: Descriptor | None, attributes: AgeGender | None) -> dict[str, Any]:
+def aggregate_estimations(
+    descriptor_value: Descriptor | None, attributes: AgeGender | None
+) -> dict[str, Any]:
     """``aggregate_estimations`` of /1/sdk."""
     out: dict[str, Any] = {}
     if descriptor_value is not None:

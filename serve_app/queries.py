@@ -6,20 +6,25 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from serve_app.face_analysis import AnalysisOptions
+from serve_app.pipeline.plan import BODY_WARP, FACE_WARP, RAW_IMAGE, Plan, query_plan
 
 Flag = Annotated[int, Field(ge=0, le=1)]
 Angle = Annotated[int, Field(ge=0, le=180)]
-
-# Estimators this service does not have yet; asking for them is LUNA's licence error.
-EMOTIONS, MASK, GLASSES, EYES, GAZE, MOUTH = "emotions", "mask", "glasses", "eyes", "gaze", "mouth"
-LIVENESS, FACE_QUALITY_ISO, BODY_DETECTOR = "liveness", "face_quality", "body_detector"
 
 
 class _AngleFilters(BaseModel):
     pitch_threshold: Angle | None = None
     roll_threshold: Angle | None = None
     yaw_threshold: Angle | None = None
+
+    def angle_thresholds(self) -> dict[str, float]:
+        """The head pose filters asked for, by angle."""
+        limits = {
+            "pitch": self.pitch_threshold,
+            "roll": self.roll_threshold,
+            "yaw": self.yaw_threshold,
+        }
+        return {angle: float(value) for angle, value in limits.items() if value is not None}
 
 
 class DetectorQuery(_AngleFilters):
@@ -41,27 +46,17 @@ class DetectorQuery(_AngleFilters):
     warped_image: Flag = 0
     use_exif_info: Flag = 1
 
-    def missing_estimators(self) -> list[tuple[str, str]]:
-        """(flag, estimator) for each estimation asked for that has no estimator here."""
-        flags = [
-            ("estimate_emotions", EMOTIONS),
-            ("estimate_mask", MASK),
-            ("estimate_gaze", GAZE),
-            ("estimate_eyes_attributes", EYES),
-            ("estimate_mouth_attributes", MOUTH),
-            ("estimate_face_quality", FACE_QUALITY_ISO),
-        ]
-        return [(flag, name) for flag, name in flags if getattr(self, flag)]
-
-    def analysis(self) -> AnalysisOptions:
-        """The face estimations asked for."""
-        return AnalysisOptions(
-            landmarks68=bool(self.detect_landmarks68),
-            head_pose=bool(self.estimate_head_pose),
-            quality=bool(self.estimate_quality),
-            pitch_threshold=self.pitch_threshold,
-            roll_threshold=self.roll_threshold,
-            yaw_threshold=self.yaw_threshold,
+    def plan(self) -> Plan:
+        """What the query asks for. Every face is stored as a sample, so warps are made."""
+        return query_plan(
+            self.model_dump(),
+            multiface_policy=self.multiface_policy,
+            image_type=FACE_WARP if self.warped_image else RAW_IMAGE,
+            use_exif=bool(self.use_exif_info),
+            extract_exif=bool(self.extract_exif),
+            keep_warps=True,
+            angle_thresholds=self.angle_thresholds(),
+            strict_warps=True,
         )
 
 
@@ -100,43 +95,23 @@ class SdkQuery(_AngleFilters):
     use_exif_info: Flag = 1
     extract_exif: Flag = 0
 
-    @property
-    def faces_expected(self) -> bool:
-        """Whether the request can have faces: detected ones, or face warps."""
-        return bool(self.detect_face) or self.image_type == 1
-
-    def missing_estimators(self) -> list[tuple[str, str]]:
-        """(flag, estimator) for each estimation asked for that has no estimator here."""
-        flags = [
-            ("estimate_emotions", EMOTIONS),
-            ("estimate_mask", MASK),
-            ("mask_states", MASK),
-            ("estimate_glasses", GLASSES),
-            ("estimate_eyes_attributes", EYES),
-            ("estimate_gaze", GAZE),
-            ("estimate_mouth_attributes", MOUTH),
-            ("estimate_liveness", LIVENESS),
-            ("liveness_states", LIVENESS),
-            ("detect_body", BODY_DETECTOR),
-        ]
-        missing = [(flag, name) for flag, name in flags if getattr(self, flag)]
-        if self.image_type == 2:
-            missing.append(("image_type=2", BODY_DETECTOR))
-        return missing
-
-    def analysis(self) -> AnalysisOptions:
-        """The face estimations asked for (none when the request can have no faces)."""
-        if not self.faces_expected:
-            return AnalysisOptions()
-        return AnalysisOptions(
-            landmarks68=bool(self.estimate_landmarks68),
-            head_pose=bool(self.estimate_head_pose),
-            quality=bool(self.estimate_quality),
-            warp=bool(self.estimate_face_warp),
-            descriptor=bool(self.estimate_face_descriptor),
-            basic_attributes=bool(self.estimate_basic_attributes),
-            pitch_threshold=self.pitch_threshold,
-            roll_threshold=self.roll_threshold,
-            yaw_threshold=self.yaw_threshold,
+    def plan(self, store_samples: bool) -> Plan:
+        """What the query asks for; warps are kept when returned or stored as samples."""
+        flags = self.model_dump()
+        if self.image_type == BODY_WARP:
+            flags["detect_body"] = 1
+        elif not self.detect_body:
+            # On by default, it applies only where there are bodies.
+            flags["estimate_body_descriptor"] = 0
+        return query_plan(
+            flags,
+            multiface_policy=self.multiface_policy,
+            image_type=self.image_type,
+            detect_face=bool(self.detect_face),
+            use_exif=bool(self.use_exif_info),
+            extract_exif=bool(self.extract_exif),
+            keep_warps=bool(self.estimate_face_warp) or store_samples,
+            angle_thresholds=self.angle_thresholds(),
             score_threshold=self.score_threshold,
+            aggregate=bool(self.aggregate_attributes),
         )

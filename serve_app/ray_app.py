@@ -7,28 +7,45 @@ from typing import Any
 import ray
 from ray.serve import Application
 
-from deployments.estimators import DEPLOYMENTS
+from deployments.estimator import estimator_app
+from serve_app.estimators import build_estimator
 from serve_app.ingress import Ingress
 from serve_app.settings import Settings
 
 
+def deployed_estimators(settings: Settings) -> list[str]:
+    """The configured estimators that get a deployment of their own: every one but the
+    classical methods cheap enough to run in the ingress."""
+    return [
+        task
+        for task, config in settings.estimators.items()
+        if config.enabled and not build_estimator(settings, task).in_ingress
+    ]
+
+
 def build_app(args: dict[str, Any]) -> Application:
-    """Bind the ingress to one deployment per configured model estimator."""
+    """Bind the ingress to one deployment per deployed estimator, each given only its own
+    settings and named after its config key."""
     settings = Settings.from_args(args)
     if settings.require_gpu:
         _check_gpu()
-    payload = settings.model_dump(mode="json")
     handles = {
-        name: deployment.bind(payload)
-        for name, deployment in DEPLOYMENTS.items()
-        if settings.estimator(name) is not None
+        task: estimator_app(
+            task,
+            {
+                "config": settings.estimators[task].model_dump(mode="json"),
+                "models_dir": str(settings.resolved_models_dir),
+                "manifest": settings.models,
+            },
+        )
+        for task in deployed_estimators(settings)
     }
     deployment = {
         "runtime": "ray-serve",
         "ray_version": ray.__version__,
         "estimators": sorted(handles),
     }
-    return Ingress.bind(payload, deployment, **handles)
+    return Ingress.bind(settings.model_dump(mode="json"), deployment, handles)
 
 
 def _check_gpu() -> None:

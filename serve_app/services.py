@@ -9,9 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from serve_app.detection import FaceDetectionPipeline
 from serve_app.estimators import Estimators
-from serve_app.face_analysis import FaceAnalysis
 from serve_app.notifications import EventHub
 from serve_app.settings import Settings
 from serve_app.storage.events import EventWriter
@@ -27,8 +25,6 @@ class Services:
     deployment: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.face_detection = FaceDetectionPipeline(self.estimators, self.settings)
-        self.face_analysis = FaceAnalysis(self.estimators)
         self.storage = Storage(self.settings)
         self.notifier = EventHub()
         self.event_writer = EventWriter(self.storage, self.notifier)

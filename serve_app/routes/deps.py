@@ -8,8 +8,7 @@ from fastapi import Depends, Header, Query, Request
 from pydantic import BaseModel, Field
 
 from serve_app import protocol
-from serve_app.errors import ACCOUNT_ID_REQUIRED, BAD_QUERY, ESTIMATOR_DISABLED, LunaError
-from serve_app.face_analysis import AnalysisOptions
+from serve_app.errors import ACCOUNT_ID_REQUIRED, BAD_QUERY, LunaError
 from serve_app.services import Services
 
 ACCOUNT_ID_DOC = "Luna account Id. Designed to identify the created object."
@@ -36,19 +35,6 @@ def _account_id(
 
 AccountId = Annotated[str, Depends(_account_id)]
 ServicesDep = Annotated[Services, Depends(services)]
-
-
-def require_estimators(
-    services: Services, missing: list[tuple[str, str]], analysis: AnalysisOptions
-) -> None:
-    """Refuse, before reading the body, a request that needs an estimator not available."""
-    for flag, name in missing:
-        raise LunaError(
-            ESTIMATOR_DISABLED, f"{flag} needs estimator '{name}', which is not available"
-        )
-    for name in analysis.estimators():
-        if not services.estimators.available(name):
-            raise LunaError(ESTIMATOR_DISABLED, f"estimator '{name}' is not configured")
 
 
 def _account_scope(

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from serve_app import views
+from serve_app.errors import BAD_QUERY, LunaError
 from serve_app.extraction import aggregate, extract_from_samples, keep_scores, store_attributes
 from serve_app.face_records import UpgradeInput, face_view, upgrade_face
 from serve_app.json_body import read_json, read_model, validate
@@ -46,6 +47,10 @@ async def extract(
     """Temporary attributes (descriptor, age, gender) from the account's samples: one per
     sample, or one for all with ``aggregate_attributes=1``. Samples whose descriptor scores
     below ``score_threshold`` are left out; the attributes vanish after ``ttl`` seconds."""
+    if not (query.extract_descriptor or query.extract_basic_attributes):
+        raise LunaError(
+            BAD_QUERY, "extract_descriptor, extract_basic_attributes: nothing to extract"
+        )
     sample_ids = validate(
         await read_json(request),
         Annotated[list[Uuid], Field(min_length=1, max_length=MAX_SAMPLES)],

@@ -11,7 +11,7 @@ import pytest
 
 from models.provision import app_args
 from serve_app.app import create_app
-from serve_app.estimators import LocalEstimators
+from serve_app.estimators import Estimators
 from serve_app.services import Services
 from serve_app.settings import Settings
 from tests.conftest import ACCOUNT
@@ -30,7 +30,7 @@ def make_services(models_dir, data_dir=None, **overrides) -> Services:
     data_dir = data_dir or tempfile.mkdtemp(prefix="luna-api-")
     args = {**shipped_args(), "models_dir": str(models_dir), "data_dir": str(data_dir), **overrides}
     settings = Settings.from_args(args, environ={})
-    return Services(settings, LocalEstimators(settings))
+    return Services(settings, Estimators(settings))
 
 
 @pytest.fixture(scope="session")

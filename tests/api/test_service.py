@@ -39,10 +39,10 @@ async def test_request_id_is_echoed_when_valid_and_generated_otherwise(client):
 async def test_crash_is_luna_error_one_with_request_id(make_client, models_dir):
     services = make_services(models_dir)
 
-    async def broken(images):
+    async def broken(task, items):
         raise RuntimeError("boom")
 
-    services.estimators.detect_faces = broken
+    services.estimators.run = broken
     client = make_client(services)
     response = await client.post(
         "/1/detector",

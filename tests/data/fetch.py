@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from models import paths
-from models.fetch import FetchError, Source, fetch
+from models.provision.fetch import FetchError, Source, fetch
 
 LIST = Path(__file__).with_name("photos.yaml")
 

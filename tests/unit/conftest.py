@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from models.age_gender import AgeGenderEstimator
-from models.arcface import ArcFaceExtractor
-from models.face_align import warp_face
-from models.head_pose import HeadPoseEstimator
-from models.landmarks import Landmarks106
-from models.manifest import load_manifest
-from models.scrfd import ScrfdDetector
+from models.face.age_gender import AgeGenderEstimator
+from models.face.arcface import ArcFaceExtractor
+from models.face.face_align import warp_face
+from models.face.head_pose import HeadPoseEstimator
+from models.face.landmarks import Landmarks106
+from models.face.scrfd import ScrfdDetector
+from models.provision.manifest import load_manifest
 
 
 def _adapter(models_dir, cls, name, **extra):
@@ -52,7 +52,7 @@ def faces(detector, photo):
     def get(name: str):
         if name not in cache:
             image = photo(name)
-            found = sorted(detector.detect([image])[0], key=lambda d: d.box[0])
+            found = sorted(detector.run([image])[0], key=lambda d: d.box[0])
             cache[name] = (image, found)
         return cache[name]
 

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from ray.serve.schema import ServeDeploySchema
 
-from deployments.estimators import DEPLOYMENTS
+from serve_app.ray_app import deployed_estimators
 from serve_app.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,10 +25,10 @@ def test_profile_is_a_valid_serve_config_for_our_app(profile):
     ServeDeploySchema.model_validate(config)
     [app] = config["applications"]
     assert app["import_path"] == "serve_app.ray_app:build_app"
-    Settings.from_args(app["args"])  # the app's own settings validate too
+    settings = Settings.from_args(app["args"])  # the app's own settings validate too
     deployments = {d["name"]: d for d in app["deployments"]}
-    assert set(deployments) == {"Ingress", *(d.name for d in DEPLOYMENTS.values())}
-    detector = deployments["FaceDetector"]
+    assert set(deployments) == {"Ingress", *deployed_estimators(settings)}
+    detector = deployments["face_detector"]
     # Ray's default of 5 would cap batches at 5.
     assert detector["max_ongoing_requests"] >= 2 * detector["user_config"]["max_batch_size"]
 
@@ -46,7 +46,7 @@ def test_cpu_profile_asks_for_no_gpu_and_listens_on_lunas_port():
 def test_gpu_profile_uses_gpu_fractions_and_fails_fast_without_gpus():
     [app] = load("gpu")["applications"]
     assert app["args"]["require_gpu"] is True
-    detector = next(d for d in app["deployments"] if d["name"] == "FaceDetector")
+    detector = next(d for d in app["deployments"] if d["name"] == "face_detector")
     assert 0 < detector["ray_actor_options"]["num_gpus"] < 1
     assert "autoscaling_config" in detector
     runtime = app["args"]["estimators"]["face_detector"]["runtime"]
@@ -73,6 +73,6 @@ def test_kuberay_manifest_carries_a_valid_config_for_every_deployment():
     config = yaml.safe_load(manifest["spec"]["serveConfigV2"])
     ServeDeploySchema.model_validate(config)
     [app] = config["applications"]
-    Settings.from_args(app["args"])
+    settings = Settings.from_args(app["args"])
     names = {d["name"] for d in app["deployments"]}
-    assert names == {"Ingress", *(d.name for d in DEPLOYMENTS.values())}
+    assert names == {"Ingress", *deployed_estimators(settings)}

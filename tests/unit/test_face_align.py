@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from models.face_align import (
+from models.face.face_align import (
     ARCFACE_TEMPLATE_112,
     WARP_SIZE,
     WARP_TEMPLATE,

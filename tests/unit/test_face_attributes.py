@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from models.image_quality import estimate_quality
+from models.face.image_quality import estimate_quality
 
 
 def test_clean_portraits_score_well(warps):
@@ -47,7 +47,7 @@ def test_each_degradation_lowers_its_own_measure(warps):
     ],
 )
 def test_gender_and_plausible_age_on_clear_portraits(age_gender, warps, name, genders, ages):
-    estimates = age_gender.estimate(warps(name))
+    estimates = age_gender.run(warps(name))
     assert [round(e.gender) for e in estimates] == genders
     for estimate, (low, high) in zip(estimates, ages, strict=True):
         assert low <= estimate.age <= high

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from models import provision
-from models.fetch import FetchError, Source, fetch, sha256_of
+from models.provision.fetch import FetchError, Source, fetch, sha256_of
 
 PAYLOAD = b"not really an onnx file, but bytes with a known checksum"
 PAYLOAD_SHA = hashlib.sha256(PAYLOAD).hexdigest()
@@ -114,7 +114,7 @@ def test_provision_reports_unknown_models(tmp_path: Path, capsys):
 
 
 def test_packaged_manifest_names_license_and_checksum_for_every_model():
-    from models.manifest import load_manifest
+    from models.provision.manifest import load_manifest
 
     manifest = load_manifest()
     assert {"scrfd_500m_bnkps", "arcface_w600k_mbf"} <= set(manifest)

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from models.landmarks import LANDMARKS68_FROM_106, to_landmarks68
+from models.face.landmarks import LANDMARKS68_FROM_106, to_landmarks68
 
 
 def test_mapping_takes_68_distinct_points():
@@ -17,7 +17,7 @@ def test_mapping_takes_68_distinct_points():
 
 def test_68_landmarks_follow_the_ibug_markup(faces, landmarks):
     image, [face] = faces("obama.jpg")
-    [dense] = landmarks.detect(image, [face.box])
+    [dense] = landmarks.run([(image, face.box)])
     points = to_landmarks68(dense)
     x1, _, x2, _ = face.box
     width = x2 - x1
@@ -38,7 +38,7 @@ def test_68_landmarks_follow_the_ibug_markup(faces, landmarks):
 @pytest.mark.parametrize("name", ["obama.jpg", "astronaut.png"])
 def test_frontal_faces_have_a_pose_near_zero(faces, landmarks, head_pose, name):
     image, [face] = faces(name)
-    [dense] = landmarks.detect(image, [face.box])
+    [dense] = landmarks.run([(image, face.box)])
     pose = head_pose.estimate(to_landmarks68(dense))
     assert abs(pose.pitch) < 10 and abs(pose.yaw) < 10 and abs(pose.roll) < 10
 
@@ -66,8 +66,8 @@ def test_signs_on_a_synthetic_head(head_pose):
 
 
 def _poses(detector, landmarks, head_pose, image):
-    found = sorted(detector.detect([image])[0], key=lambda d: d.box[0])
-    dense = landmarks.detect(image, [f.box for f in found])
+    found = sorted(detector.run([image])[0], key=lambda d: d.box[0])
+    dense = landmarks.run([(image, f.box) for f in found])
     return [head_pose.estimate(to_landmarks68(p)) for p in dense]
 
 

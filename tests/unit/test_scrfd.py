@@ -9,7 +9,7 @@ import numpy as np
 import onnx
 import pytest
 
-from models.scrfd import ScrfdDetector
+from models.face.scrfd import ScrfdDetector
 from models.types import FaceDetection
 
 
@@ -45,7 +45,7 @@ def assert_plausible_landmarks(face: FaceDetection) -> None:
     ["group_six.jpg", "obama.jpg", "biden.jpg", "astronaut.png", "coffee.png", "chelsea.png"],
 )
 def test_finds_exactly_the_marked_faces(detector, photo, photos, name):
-    found = detector.detect([photo(name)])[0]
+    found = detector.run([photo(name)])[0]
     assert_matches_marked_faces(found, photos[name]["centers"])
     for face in found:
         assert 0.5 <= face.score <= 1.0
@@ -53,7 +53,7 @@ def test_finds_exactly_the_marked_faces(detector, photo, photos, name):
 
 
 def test_group_photo_boxes_are_face_sized(detector, photo):
-    faces = detector.detect([photo("group_six.jpg")])[0]
+    faces = detector.run([photo("group_six.jpg")])[0]
     for face in faces:
         # Faces in this photo are 100-115 px wide; a box of a head or a torso would not be.
         assert 80 <= face.width <= 140 and 100 <= face.height <= 170
@@ -63,19 +63,19 @@ def test_group_photo_boxes_are_face_sized(detector, photo):
 def test_small_extra_scale_finds_faces_that_fill_the_frame(models_dir, photo, photos):
     crop = photo("tom_hanks_crop.png")
     single_scale = ScrfdDetector(models_dir / "scrfd_500m_bnkps.onnx", extra_scales=())
-    assert single_scale.detect([crop])[0] == []
+    assert single_scale.run([crop])[0] == []
     multi_scale = ScrfdDetector(models_dir / "scrfd_500m_bnkps.onnx", extra_scales=(160,))
     assert_matches_marked_faces(
-        multi_scale.detect([crop])[0], photos["tom_hanks_crop.png"]["centers"]
+        multi_scale.run([crop])[0], photos["tom_hanks_crop.png"]["centers"]
     )
 
 
 def test_batch_of_different_sizes_equals_one_by_one(detector, photo):
     names = ["group_six.jpg", "astronaut.png", "coffee.png", "obama.jpg", "tom_hanks_crop.png"]
     images = [photo(name) for name in names]
-    batched = detector.detect(images)
+    batched = detector.run(images)
     for image, together in zip(images, batched, strict=True):
-        alone = detector.detect([image])[0]
+        alone = detector.run([image])[0]
         assert len(alone) == len(together)
         for a, b in zip(alone, together, strict=True):
             np.testing.assert_allclose(a.box, b.box, atol=0.5)
@@ -84,15 +84,15 @@ def test_batch_of_different_sizes_equals_one_by_one(detector, photo):
 
 def test_coordinates_map_back_to_the_original_image(detector, photo):
     image = photo("astronaut.png")
-    small = detector.detect([image])[0][0]
-    large = detector.detect([cv2.resize(image, None, fx=2, fy=2)])[0][0]
+    small = detector.run([image])[0][0]
+    large = detector.run([cv2.resize(image, None, fx=2, fy=2)])[0][0]
     np.testing.assert_allclose(large.box, small.box * 2, atol=6)
     np.testing.assert_allclose(large.landmarks5, small.landmarks5 * 2, atol=6)
 
 
 def test_score_threshold_filters(models_dir, photo):
     strict = ScrfdDetector(models_dir / "scrfd_500m_bnkps.onnx", score_threshold=0.99)
-    assert strict.detect([photo("group_six.jpg")])[0] == []
+    assert strict.run([photo("group_six.jpg")])[0] == []
 
 
 def _export_variant(source: Path, target: Path, batch_one: bool, fixed: int | None) -> Path:
@@ -138,7 +138,7 @@ def test_other_exports_of_the_family_give_the_same_faces(
     )
     variant = ScrfdDetector(path)
     images = [photo("group_six.jpg"), photo("tom_hanks_crop.png"), photo("coffee.png")]
-    for ours, theirs in zip(detector.detect(images), variant.detect(images), strict=True):
+    for ours, theirs in zip(detector.run(images), variant.run(images), strict=True):
         assert len(ours) == len(theirs)
         for a, b in zip(ours, theirs, strict=True):
             # Padding a small view onto a fixed canvas shifts boxes by a pixel or two.
@@ -148,11 +148,11 @@ def test_other_exports_of_the_family_give_the_same_faces(
 def test_fixed_input_smaller_than_configured_scale_is_a_clear_error(models_dir, tmp_path, photo):
     path = _export_variant(models_dir / "scrfd_500m_bnkps.onnx", tmp_path / "v.onnx", False, 320)
     with pytest.raises(ValueError, match="set input_size to 320"):
-        ScrfdDetector(path, input_size=640).detect([photo("astronaut.png")])
+        ScrfdDetector(path, input_size=640).run([photo("astronaut.png")])
 
 
 def test_missing_model_file_names_the_provisioning_command(tmp_path, photo):
     from models.runtime import ModelUnavailableError
 
     with pytest.raises(ModelUnavailableError, match=r"models\.provision"):
-        ScrfdDetector(tmp_path / "absent.onnx").detect([photo("astronaut.png")])
+        ScrfdDetector(tmp_path / "absent.onnx").run([photo("astronaut.png")])

@@ -20,8 +20,8 @@ from typing import Any
 import yaml
 
 from models import paths
-from models.fetch import FetchError, fetch
-from models.manifest import ManifestError, ModelEntry, load_manifest, resolve
+from models.provision.fetch import FetchError, fetch
+from models.provision.manifest import ManifestError, ModelEntry, load_manifest, resolve
 
 
 def app_args(config_path: Path) -> list[dict[str, Any]]:

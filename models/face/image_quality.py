@@ -19,12 +19,14 @@ LUNA's quality estimation:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from models.face_align import arcface_input
+from models.base import Adapter
+from models.face.face_align import arcface_input
 
 BLUR_HALF_POINT = 60.0
 
@@ -78,14 +80,13 @@ def estimate_quality(warp: np.ndarray) -> ImageQuality:
     )
 
 
-class ImageQualityEstimator:
+class ImageQualityEstimator(Adapter):
     """Adapter form of :func:`estimate_quality` (no model file)."""
 
+    task = "image_quality"
     family = "classical"
+    in_ingress = True
 
-    def load(self) -> None:
-        """Nothing to load: a classical method."""
-
-    def estimate(self, warps: list[np.ndarray]) -> list[ImageQuality]:
-        """Quality of each warp."""
-        return [estimate_quality(warp) for warp in warps]
+    def infer(self, prepared: Sequence[np.ndarray]) -> list[ImageQuality]:
+        """Quality of each face warp."""
+        return [estimate_quality(warp) for warp in prepared]

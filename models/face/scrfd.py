@@ -18,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from models.base import Adapter
 from models.image_ops import Letterbox, letterbox, nms
 from models.runtime import OnnxModel, RuntimeOptions
 from models.types import FaceDetection
@@ -45,7 +46,7 @@ class _Layout:
     fixed_size: int | None
 
 
-class ScrfdDetector:
+class ScrfdDetector(Adapter):
     """Face detector for SCRFD ONNX models.
 
     ``input_size`` is the main scale (640 fits SCRFD's training); ``extra_scales`` are
@@ -53,6 +54,7 @@ class ScrfdDetector:
     detection knobs; ``max_faces`` bounds the work for crowd photos.
     """
 
+    task = "face_detector"
     family = "scrfd"
 
     def __init__(
@@ -79,9 +81,9 @@ class ScrfdDetector:
         """The sizes each image is looked at, main scale first."""
         return (self.input_size, *self.extra_scales)
 
-    def load(self) -> None:
-        """Create the session now rather than on the first batch."""
-        self.model.load()
+    def sessions(self) -> list[OnnxModel]:
+        """The detector graph."""
+        return [self.model]
 
     @property
     def _layout(self) -> _Layout:
@@ -114,10 +116,6 @@ class ScrfdDetector:
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"expected an HxWx3 uint8 BGR image, got {image.shape} {image.dtype}")
         return PreparedImage(letterbox(image, self.input_size), image.shape[0], image.shape[1])
-
-    def detect(self, images: Sequence[np.ndarray]) -> list[list[FaceDetection]]:
-        """Detect faces in BGR uint8 images; one list of detections per image, best first."""
-        return self.infer([self.prepare(image) for image in images])
 
     def infer(self, batch: Sequence[PreparedImage]) -> list[list[FaceDetection]]:
         """Detect faces in images already prepared with :meth:`prepare`."""

@@ -2,7 +2,7 @@
 
 Both networks were trained on dlib face chips (``get_face_chip_details`` with padding 0.2):
 64x64 for age, 32x32 for gender, RGB, minus per-channel means, divided by 256. The chips
-are cut from the 250x250 face warp (:func:`models.face_align.dlib_chip`). Age is the
+are cut from the 250x250 face warp (:func:`models.face.face_align.dlib_chip`). Age is the
 expectation over the 81 age classes (class 0 counts as 0.25 years, class k as k years);
 gender is the probability of "male", LUNA's 0 (female) to 1 (male) scale.
 """
@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from models.face_align import dlib_chip
+from models.base import Adapter
+from models.face.face_align import dlib_chip
 from models.runtime import OnnxModel, RuntimeOptions
 
 _MEANS = np.array([122.781998, 117.000999, 104.297997], dtype=np.float32)
@@ -30,6 +31,10 @@ class AgeGender:
     age: float
     gender: float
 
+    def rounded(self) -> dict[str, int]:
+        """``{age, gender}`` as LUNA reports and stores them: whole years, 0 or 1."""
+        return {"age": round(self.age), "gender": round(self.gender)}
+
 
 @dataclass(frozen=True)
 class Chips:
@@ -39,9 +44,10 @@ class Chips:
     gender: np.ndarray
 
 
-class AgeGenderEstimator:
+class AgeGenderEstimator(Adapter):
     """Runs the age and the gender network on chips cut from face warps."""
 
+    task = "basic_attributes"
     family = "dlib_age_gender"
 
     def __init__(
@@ -55,18 +61,13 @@ class AgeGenderEstimator:
         self.model = OnnxModel(model_path, runtime)
         self.gender_model = OnnxModel(gender_path, runtime)
 
-    def load(self) -> None:
-        """Create both sessions now."""
-        self.model.load()
-        self.gender_model.load()
+    def sessions(self) -> list[OnnxModel]:
+        """The age and the gender graphs."""
+        return [self.model, self.gender_model]
 
     def prepare(self, warp: np.ndarray) -> Chips:
         """Both chips of a 250x250 face warp."""
         return Chips(age=dlib_chip(warp, AGE_CHIP), gender=dlib_chip(warp, GENDER_CHIP))
-
-    def estimate(self, warps: Sequence[np.ndarray]) -> list[AgeGender]:
-        """Age and gender of each face warp."""
-        return self.infer([self.prepare(warp) for warp in warps])
 
     def infer(self, chips: Sequence[Chips]) -> list[AgeGender]:
         """Age and gender from prepared chips."""

@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from models.base import Adapter
 from models.runtime import OnnxModel, RuntimeOptions
 
 
@@ -27,9 +28,10 @@ class LandmarkCrop:
     matrix: np.ndarray
 
 
-class Landmarks106:
+class Landmarks106(Adapter):
     """106-point landmarks from InsightFace's 2d106det ONNX model."""
 
+    task = "face_landmarks"
     family = "insightface_2d106"
     input_size = 192
     box_scale = 1.5
@@ -37,12 +39,13 @@ class Landmarks106:
     def __init__(self, model_path: Path | str, runtime: RuntimeOptions | None = None) -> None:
         self.model = OnnxModel(model_path, runtime)
 
-    def load(self) -> None:
-        """Create the session now rather than on the first batch."""
-        self.model.load()
+    def sessions(self) -> list[OnnxModel]:
+        """The landmark graph."""
+        return [self.model]
 
-    def prepare(self, image: np.ndarray, box: np.ndarray) -> LandmarkCrop:
-        """The 192x192 crop around an (x1, y1, x2, y2) box."""
+    def prepare(self, item: tuple[np.ndarray, np.ndarray]) -> LandmarkCrop:
+        """The 192x192 crop around an (x1, y1, x2, y2) box of an image: ``(image, box)``."""
+        image, box = item
         x1, y1, x2, y2 = (float(v) for v in box[:4])
         scale = self.input_size / (max(x2 - x1, y2 - y1) * self.box_scale)
         cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
@@ -50,10 +53,6 @@ class Landmarks106:
         matrix = np.array([[scale, 0, half - cx * scale], [0, scale, half - cy * scale]])
         crop = cv2.warpAffine(image, matrix, (self.input_size, self.input_size), borderValue=0)
         return LandmarkCrop(crop, matrix)
-
-    def detect(self, image: np.ndarray, boxes: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """106 points, in image pixels, for each box."""
-        return self.infer([self.prepare(image, box) for box in boxes])
 
     def infer(self, crops: Sequence[LandmarkCrop]) -> list[np.ndarray]:
         """106 points per prepared crop, mapped back to the crop's image."""

@@ -18,7 +18,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from models.face_align import arcface_input
+from models.base import Adapter
+from models.face.face_align import arcface_input
 from models.runtime import OnnxModel, RuntimeOptions
 
 
@@ -48,9 +49,10 @@ class Descriptors:
         ]
 
 
-class ArcFaceExtractor:
+class ArcFaceExtractor(Adapter):
     """Descriptor extractor for ArcFace ONNX models taking 112x112 aligned faces."""
 
+    task = "face_descriptor"
     family = "arcface"
     input_size = 112
 
@@ -80,20 +82,24 @@ class ArcFaceExtractor:
         self.verification_threshold = float(verification_threshold)
         self.descriptor_size = int(descriptor_size)
 
-    def load(self) -> None:
-        """Create the session now rather than on the first batch."""
-        self.model.load()
+    def sessions(self) -> list[OnnxModel]:
+        """The recognition graph."""
+        return [self.model]
 
     def prepare(self, warp: np.ndarray) -> np.ndarray:
         """The model's 112x112 input cut from a 250x250 face warp."""
         return arcface_input(warp, self.input_size)
 
     def extract(self, warps: Sequence[np.ndarray]) -> Descriptors:
-        """Descriptors of face warps."""
-        return self.infer([self.prepare(warp) for warp in warps])
+        """Descriptors of face warps as arrays, with the embedding norms (calibration)."""
+        return self.infer_batch([self.prepare(warp) for warp in warps])
 
-    def infer(self, crops: Sequence[np.ndarray]) -> Descriptors:
-        """Descriptors of 112x112 BGR crops already cut with :meth:`prepare`."""
+    def infer(self, crops: Sequence[np.ndarray]) -> list[Descriptor]:
+        """One descriptor per 112x112 BGR crop cut with :meth:`prepare`."""
+        return self.infer_batch(crops).items()
+
+    def infer_batch(self, crops: Sequence[np.ndarray]) -> Descriptors:
+        """Descriptors of prepared crops as arrays (norms kept, for calibration)."""
         if not crops:
             return Descriptors(np.zeros((0, 512), np.float32), np.zeros(0), np.zeros(0),
                                self.descriptor_version)  # fmt: skip

@@ -17,10 +17,14 @@ from __future__ import annotations
 
 import io
 import pickle
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from models.base import Adapter
 
 
 @dataclass(frozen=True)
@@ -59,10 +63,12 @@ def load_mean_shape(path: Path | str) -> np.ndarray:
     return shape
 
 
-class HeadPoseEstimator:
+class HeadPoseEstimator(Adapter):
     """Pitch, yaw and roll of faces from their 68 landmarks."""
 
+    task = "head_pose"
     family = "mean_shape_3d"
+    in_ingress = True
 
     def __init__(self, model_path: Path | str, runtime: object = None) -> None:
         # ``runtime`` is accepted for a uniform adapter signature; no session runs here.
@@ -79,6 +85,14 @@ class HeadPoseEstimator:
         if self._mean is None:
             self._mean = load_mean_shape(self.path)
         return self._mean
+
+    def describe(self) -> dict[str, Any]:
+        """Task, family and the mean-face file (no onnxruntime session)."""
+        return {**super().describe(), "models": [self.path.name]}
+
+    def infer(self, prepared: Sequence[np.ndarray]) -> list[HeadPose]:
+        """Head pose of each face from its 68 landmarks."""
+        return [self.estimate(points) for points in prepared]
 
     def estimate(self, landmarks68: np.ndarray) -> HeadPose:
         """Head pose from 68 landmarks (pixels of any image)."""

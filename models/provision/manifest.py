@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from models.fetch import Source
+from models.provision.fetch import Source
 
 MANIFEST_PATH = Path(__file__).with_name("manifest.yaml")
 

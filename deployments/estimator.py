@@ -1,0 +1,79 @@
+"""The Ray Serve deployment of one model estimator: a thin batched wrapper of its adapter.
+
+One class serves every estimator; ``serve_app.ray_app`` binds it once per configured
+estimator, named after the estimator's config key (``face_detector``, ``face_descriptor``, ...)
+and given only that estimator's settings. The ingress prepares items where the pixels are
+and sends a request's items in one call (a list, e.g. all the faces of a request);
+``@serve.batch`` groups the calls of concurrent requests into one model run, counting items,
+not calls, against ``max_batch_size``. Batch size and wait come from the deployment's
+``user_config``; replicas, CPUs, GPUs and ``max_ongoing_requests`` from serve_config.yaml.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from ray import serve
+from ray.serve import Application
+
+from deployments.batching import (
+    DEFAULT_BATCH_WAIT_S,
+    DEFAULT_MAX_BATCH_SIZE,
+    configure_batching,
+    count_items,
+)
+from models.registry import build_adapter
+
+log = logging.getLogger("ray.serve")
+
+
+@serve.deployment(max_ongoing_requests=64)
+class Estimator:
+    """Runs one estimator's adapter on batches of prepared items."""
+
+    def __init__(self, task: str, settings: dict[str, Any]) -> None:
+        self.adapter = build_adapter(
+            task, settings["config"], Path(settings["models_dir"]), settings.get("manifest")
+        )
+        # Load now: a missing model or GPU fails the replica's start, not a request.
+        self.adapter.load()
+        self.max_batch_size = DEFAULT_MAX_BATCH_SIZE
+        log.info("%s runs %s", task, self.adapter.describe())
+
+    def reconfigure(self, user_config: dict[str, Any]) -> None:
+        """Batch size and wait from the deployment's user_config."""
+        self.max_batch_size = configure_batching(self.infer, user_config)
+
+    @serve.batch(
+        max_batch_size=DEFAULT_MAX_BATCH_SIZE,
+        batch_wait_timeout_s=DEFAULT_BATCH_WAIT_S,
+        batch_size_fn=count_items,
+    )
+    async def infer(self, calls: list[list[Any]]) -> list[list[Any]]:
+        """Results per call, one per item; the model sees the items of all calls at once.
+        The thread keeps the replica's loop free to queue the next batch."""
+        return await asyncio.to_thread(run_grouped, self.adapter.infer, calls)
+
+    async def info(self) -> dict[str, Any]:
+        """What this replica runs, and the most items one call may carry."""
+        return {**self.adapter.describe(), "max_batch_size": self.max_batch_size}
+
+
+def run_grouped(infer: Any, calls: list[list[Any]]) -> list[list[Any]]:
+    """Run the items of all calls as one batch and hand each call its own results."""
+    flat = [item for call in calls for item in call]
+    results = infer(flat) if flat else []
+    grouped, start = [], 0
+    for call in calls:
+        grouped.append(results[start : start + len(call)])
+        start += len(call)
+    return grouped
+
+
+def estimator_app(task: str, settings: dict[str, Any]) -> Application:
+    """The deployment of estimator ``task``, named after it and bound to its own settings:
+    ``{"config": <its estimators entry>, "models_dir": ..., "manifest": <extra entries>}``."""
+    return Estimator.options(name=task).bind(task, settings)

@@ -1,0 +1,136 @@
+"""Running a handler: images (or descriptors) in, events out, through LUNA's policy steps.
+
+detect -> extract -> events (one per face, or one for all with aggregation) -> match ->
+conditional tags -> store (samples, source image, attribute, face and its lists, the event
+and its notification). Tags are settled before the store step so that the stored and
+notified event carries them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from models.face.age_gender import AgeGender
+from models.face.arcface import Descriptor
+from serve_app.faces import Face, ImageResult
+from serve_app.pipeline.extract import aggregate
+
+
+@dataclass(frozen=True)
+class EventMeta:
+    """What the request says of its events (query and headers)."""
+
+    handler_id: str
+    account_id: str
+    create_time: datetime
+    end_time: datetime
+    source: str | None = None
+    external_id: str = ""
+    user_data: str = ""
+    track_id: str | None = None
+    tags: tuple[str, ...] = ()
+    location: dict[str, Any] | None = None
+    meta: dict[str, Any] | None = None
+
+
+@dataclass
+class Detection:
+    """One face of one image, as an event records it."""
+
+    image: ImageResult
+    face: Face
+
+
+@dataclass(frozen=True)
+class FaceRef:
+    """A stored face as matches and events show it."""
+
+    face_id: str
+    external_id: str = ""
+    user_data: str = ""
+    avatar: str = ""
+    event_id: str | None = None
+    lists: tuple[str, ...] = ()
+    create_time: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EventRef:
+    """A stored event as matches show it."""
+
+    event_id: str
+    handler_id: str | None
+    external_id: str
+    source: str
+    tags: tuple[str, ...]
+    create_time: datetime | None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One match: a stored face or event and its LUNA similarity."""
+
+    similarity: float
+    face: FaceRef | None = None
+    event: EventRef | None = None
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """The candidates of one match policy, best first."""
+
+    label: str
+    candidates: list[Candidate]
+
+
+@dataclass
+class EventRecord:
+    """One event, filled step by step."""
+
+    event_id: str
+    meta: EventMeta
+    detections: list[Detection]
+    descriptor: Descriptor | None = None
+    basic_attributes: AgeGender | None = None
+    matches: list[MatchResult] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    attribute_id: str | None = None
+    face: FaceRef | None = None
+    stored: bool = False
+
+    @property
+    def sample_ids(self) -> list[str]:
+        """The face samples stored for this event."""
+        return [d.face.sample_id for d in self.detections if d.face.sample_id]
+
+    def best_similarity(self, label: str) -> float | None:
+        """The best similarity under match ``label``; None without candidates."""
+        for match in self.matches:
+            if match.label == label and match.candidates:
+                return match.candidates[0].similarity
+        return None
+
+
+def build_events(
+    results: Sequence[ImageResult], meta: EventMeta, aggregate_attributes: bool
+) -> list[EventRecord]:
+    """One event per face, or one event for every face with ``aggregate_attributes``."""
+    detections = [Detection(r, f) for r in results for f in r.live_faces]
+    groups = [detections] if aggregate_attributes and detections else [[d] for d in detections]
+    events = []
+    for group in groups:
+        descriptor, attributes = aggregate([d.face for d in group])
+        events.append(EventRecord(str(uuid.uuid4()), meta, group, descriptor, attributes))
+    return events
+
+
+def descriptor_event(descriptor: Descriptor, meta: EventMeta) -> EventRecord:
+    """An event from a descriptor sent instead of an image (no detection)."""
+    return EventRecord(str(uuid.uuid4()), meta, [], descriptor)
+
+
+Renderer = Callable[[EventRecord], dict[str, Any]]

@@ -1,0 +1,42 @@
+"""Whether an event passes a policy's ``filters``: the gate of every storage step, of each
+list link, of match policies and of conditional tags.
+
+All filters given must hold. A filter on an estimation the event lacks does not hold (an
+event without age is not "at least 18"), as a face with an unknown value must not be stored
+or tagged as if it had passed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from serve_app.policies import Filters
+
+if TYPE_CHECKING:
+    from serve_app.pipeline.events import EventRecord
+
+
+def passes(filters: Filters, event: EventRecord) -> bool:
+    """Whether ``event`` meets every condition of ``filters``."""
+    attributes = event.basic_attributes
+    if filters.age__gte is not None or filters.age__lt is not None or filters.gender is not None:
+        if attributes is None:
+            return False
+        age, gender = round(attributes.age), round(attributes.gender)
+        if filters.age__gte is not None and age < filters.age__gte:
+            return False
+        if filters.age__lt is not None and age >= filters.age__lt:
+            return False
+        if filters.gender is not None and gender != filters.gender:
+            return False
+    for condition in filters.match or []:
+        best = event.best_similarity(condition.label)
+        if best is None:
+            return False
+        if condition.similarity__gte is not None and best < condition.similarity__gte:
+            return False
+        if condition.similarity__lte is not None and best > condition.similarity__lte:
+            return False
+    # Ethnicity, liveness and mask filters need estimators this service lacks; handlers that
+    # use them are refused when they are created (serve_app.pipeline.handler_plan).
+    return True
