@@ -8,7 +8,19 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from serve_app import protocol
-from serve_app.routes import detector, events, extractor, handlers, objects, sdk, service, verifiers
+from serve_app.routes import (
+    attributes,
+    detector,
+    events,
+    extractor,
+    faces,
+    handlers,
+    lists,
+    samples,
+    sdk,
+    service,
+    verifiers,
+)
 from serve_app.services import Services
 from serve_app.version import COMPATIBLE_HANDLERS
 
@@ -19,7 +31,10 @@ ROUTERS = (
     sdk.router,
     handlers.router,
     verifiers.router,
-    objects.router,
+    samples.router,
+    attributes.router,
+    faces.router,
+    lists.router,
     events.router,
 )
 
@@ -30,7 +45,9 @@ def create_app(services: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
-        # Stop the expiry task and close pooled connections when the replica stops.
+        # Write buffered events (wait_saving=0), stop the expiry task and close pooled
+        # connections when the replica stops.
+        await services.event_writer.close()
         await services.storage.close()
 
     app = FastAPI(

@@ -1,8 +1,15 @@
-"""Faces: created from an attribute or from descriptors, and upgraded from their samples."""
+"""Every change to a face: created (from a temporary attribute or from descriptors),
+updated, upgraded from its samples, linked to or unlinked from lists, removed, or unlinked
+by the removal of a list.
+
+Routes and pipelines change faces only through the functions here, each one transaction, so
+that whatever must follow a change to a face (a matcher's index) is done in this module.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +22,7 @@ from serve_app.errors import (
     BAD_INPUT_GENERIC,
     DESCRIPTOR_VERSION,
     FACE_NOT_FOUND,
+    LIST_NOT_FOUND,
     SOME_NOT_FOUND,
     LunaError,
 )
@@ -67,23 +75,50 @@ class BasicAttributesInput(BaseModel):
     gender: int = Field(ge=0, le=1)
 
 
-class FaceInput(BaseModel):
-    """A face to create: from a temporary attribute, or from descriptors."""
+class FaceAttributeInput(BaseModel):
+    """What a new face holds, as LUNA Faces takes it in ``attribute``: a temporary
+    attribute's id, or descriptors and/or basic attributes."""
 
     model_config = ConfigDict(extra="forbid")
     attribute_id: Uuid | None = None
     descriptors: Annotated[list[DescriptorInput], Field(min_length=1, max_length=8)] | None = None
     basic_attributes: BasicAttributesInput | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FaceAttributeInput:
+        if self.attribute_id is not None and (self.descriptors or self.basic_attributes):
+            raise ValueError("give attribute_id, or descriptors (and basic_attributes), not both")
+        return self
+
+
+class FaceInput(FaceAttributeInput):
+    """A face to create, as LUNA Faces takes it: ``{"attribute": {...}, "user_data",
+    "external_id", "avatar", "lists"}``.
+
+    The attribute's fields are also taken at the top level (``{"attribute_id": ...}``), the
+    form this service took first: it is this model's own fields, so keeping it costs nothing
+    and breaks no client. One request uses one form or the other.
+    """
+
+    attribute: FaceAttributeInput | None = None
     user_data: str = Field("", max_length=128)
     external_id: str = Field("", max_length=36)
     avatar: str = Field("", max_length=256)
     lists: Annotated[list[Uuid], Field(max_length=100)] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _one_source(self) -> FaceInput:
-        if self.attribute_id is not None and (self.descriptors or self.basic_attributes):
-            raise ValueError("give attribute_id, or descriptors (and basic_attributes), not both")
+    def _one_form(self) -> FaceInput:
+        flat = (self.attribute_id, self.descriptors, self.basic_attributes)
+        if self.attribute is not None and any(field is not None for field in flat):
+            raise ValueError(
+                "give attribute, or attribute_id / descriptors / basic_attributes at the top "
+                "level, not both"
+            )
         return self
+
+    def source(self) -> FaceAttributeInput:
+        """What the face holds, whichever form the client used."""
+        return self.attribute if self.attribute is not None else self
 
 
 async def create_face(
@@ -101,38 +136,119 @@ async def _create_face(
     storage: Storage, account_id: str, body: FaceInput, known_sizes: dict[int, int]
 ) -> Face:
     async with storage.database.transaction() as session:
-        lists = ListStore(session, account_id)
-        if missing := await lists.missing(body.lists):
-            raise LunaError(SOME_NOT_FOUND, f"lists ({', '.join(missing)})")
-        descriptors: dict[int, tuple[bytes, float | None]] = {}
-        basic, samples = None, []
-        if body.attribute_id is not None:
-            attribute = await AttributeStore(session, account_id).get(body.attribute_id)
-            if attribute is None:
-                raise LunaError(ATTRIBUTE_NOT_FOUND, body.attribute_id)
-            if attribute.descriptor is not None and attribute.descriptor_version is not None:
-                descriptors[attribute.descriptor_version] = (
-                    attribute.descriptor,
-                    attribute.descriptor_score,
-                )
-            basic, samples = attribute.basic_attributes, list(attribute.samples)
-        else:
-            for item in body.descriptors or []:
-                data, version = item.decode()
-                size = known_sizes.get(version)
-                if size is not None and len(data) != 4 * size:
-                    raise LunaError(DESCRIPTOR_VERSION, version, f"it has {size} dimensions")
-                if version in descriptors:
-                    raise LunaError(DESCRIPTOR_VERSION, version, "given twice")
-                descriptors[version] = (data, None)
-            if body.basic_attributes is not None:
-                basic = body.basic_attributes.model_dump()
-        face = await FaceStore(session, account_id).create(
-            descriptors, basic, samples, body.user_data, body.external_id, avatar=body.avatar
+        descriptors, basic, samples = await _held(session, account_id, body.source(), known_sizes)
+        return await add_face(
+            session,
+            account_id,
+            descriptors,
+            basic,
+            samples,
+            user_data=body.user_data,
+            external_id=body.external_id,
+            avatar=body.avatar,
+            lists=body.lists,
         )
-        for list_id in body.lists:
-            await lists.attach(list_id, [face.face_id])
+
+
+async def _held(
+    session: AsyncSession, account_id: str, source: FaceAttributeInput, known_sizes: dict[int, int]
+) -> tuple[dict[int, tuple[bytes, float | None]], dict | None, list[str]]:
+    """What a new face holds: descriptors (version -> (bytes, score)), basic attributes and
+    samples, from a temporary attribute or from the client's descriptors."""
+    descriptors: dict[int, tuple[bytes, float | None]] = {}
+    if source.attribute_id is not None:
+        attribute = await AttributeStore(session, account_id).get(source.attribute_id)
+        if attribute is None:
+            raise LunaError(ATTRIBUTE_NOT_FOUND, source.attribute_id)
+        if attribute.descriptor is not None and attribute.descriptor_version is not None:
+            descriptors[attribute.descriptor_version] = (
+                attribute.descriptor,
+                attribute.descriptor_score,
+            )
+        return descriptors, attribute.basic_attributes, list(attribute.samples)
+    for item in source.descriptors or []:
+        data, version = item.decode()
+        size = known_sizes.get(version)
+        if size is not None and len(data) != 4 * size:
+            raise LunaError(DESCRIPTOR_VERSION, version, f"it has {size} dimensions")
+        if version in descriptors:
+            raise LunaError(DESCRIPTOR_VERSION, version, "given twice")
+        descriptors[version] = (data, None)
+    basic = source.basic_attributes.model_dump() if source.basic_attributes else None
+    return descriptors, basic, []
+
+
+async def add_face(
+    session: AsyncSession,
+    account_id: str,
+    descriptors: dict[int, tuple[bytes, float | None]],
+    basic_attributes: dict | None,
+    samples: list[str],
+    *,
+    user_data: str = "",
+    external_id: str = "",
+    avatar: str = "",
+    event_id: str | None = None,
+    lists: Sequence[str] = (),
+) -> Face:
+    """A new face in its lists, within the caller's transaction (``POST /1/faces``, and a
+    handler's face storage policy, which stores many faces in one transaction). Every list
+    must be the account's; a list removed meanwhile fails the commit with IntegrityError."""
+    list_store = ListStore(session, account_id)
+    if missing := await list_store.missing(lists):
+        raise LunaError(SOME_NOT_FOUND, f"lists ({', '.join(missing)})")
+    face = await FaceStore(session, account_id).create(
+        descriptors, basic_attributes, samples, user_data, external_id, event_id, avatar
+    )
+    for list_id in dict.fromkeys(lists):
+        await list_store.attach(list_id, [face.face_id])
     return face
+
+
+async def update_face(storage: Storage, account_id: str, face_id: str, **fields: object) -> None:
+    """Set some of the face's fields (``user_data``, ``external_id``)."""
+    async with storage.database.transaction() as session:
+        if not await FaceStore(session, account_id).update(face_id, **fields):
+            raise LunaError(FACE_NOT_FOUND, face_id)
+
+
+async def remove_face(storage: Storage, account_id: str, face_id: str) -> None:
+    """Remove the face, its descriptors and its list links."""
+    async with storage.database.transaction() as session:
+        if not await FaceStore(session, account_id).remove(face_id):
+            raise LunaError(FACE_NOT_FOUND, face_id)
+
+
+async def link_faces(
+    storage: Storage,
+    account_id: str,
+    list_id: str,
+    action: Literal["attach", "detach"],
+    face_ids: list[str],
+) -> None:
+    """Attach faces to the list, or detach them; the list and every face must be the
+    account's."""
+    try:
+        async with storage.database.transaction() as session:
+            lists = ListStore(session, account_id)
+            if await lists.get(list_id) is None:
+                raise LunaError(LIST_NOT_FOUND, list_id)
+            if missing := await FaceStore(session, account_id).missing(face_ids):
+                raise LunaError(SOME_NOT_FOUND, f"faces ({', '.join(missing)})")
+            if action == "attach":
+                await lists.attach(list_id, face_ids)
+            else:
+                await lists.detach(list_id, face_ids)
+    except IntegrityError as exc:  # the list or a face removed between check and link
+        raise LunaError(SOME_NOT_FOUND, "faces or list") from exc
+
+
+async def remove_list(storage: Storage, account_id: str, list_id: str) -> None:
+    """Remove the list. Its faces stay, but leave it: that changes them too, so the list's
+    removal belongs with the other changes to faces."""
+    async with storage.database.transaction() as session:
+        if not await ListStore(session, account_id).remove(list_id):
+            raise LunaError(LIST_NOT_FOUND, list_id)
 
 
 class UpgradeData(BaseModel):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from serve_app import views
@@ -15,24 +16,18 @@ from serve_app.openapi_docs import json_body
 from serve_app.policies import Policies
 from serve_app.protocol import created, respond
 from serve_app.routes.deps import AccountId, AccountScope, Page, ServicesDep
+from serve_app.routes.stored import DescribedBody, DescriptionFilter, ObjectId, Stored
 from serve_app.storage.handlers import HandlerStore
 from serve_app.storage.lists import ListStore
 
 router = APIRouter(tags=["handlers"])
-
-# UUIDs compare in lower case, as they are stored.
-HandlerId = Annotated[
-    str,
-    Path(pattern=r"^[a-fA-F0-9]{8}-([a-fA-F0-9]{4}-){3}[a-fA-F0-9]{12}$"),
-    AfterValidator(str.lower),
-]
+HandlerId = ObjectId
+HANDLERS = Stored(HandlerStore, HANDLER_NOT_FOUND)
 
 
-class HandlerBody(BaseModel):
+class HandlerBody(DescribedBody):
     """A handler as clients send it."""
 
-    model_config = ConfigDict(extra="forbid")
-    description: str = Field("", max_length=128)
     policies: Policies = Field(default_factory=Policies)
     is_dynamic: bool = False
 
@@ -44,10 +39,9 @@ class ValidatorBody(BaseModel):
     policies: Policies
 
 
-class HandlerFilters(BaseModel):
+class HandlerFilters(DescriptionFilter):
     """Filters of list and count."""
 
-    description: str | None = Field(None, max_length=128)
     is_dynamic: int | None = Field(None, ge=0, le=1)
 
 
@@ -61,6 +55,16 @@ async def _check_references(store: ListStore, policies: Policies) -> None:
         raise LunaError(SOME_NOT_FOUND, f"lists ({', '.join(missing)})", status=400)
 
 
+async def _stored_fields(
+    session: AsyncSession, account_id: str, body: HandlerBody
+) -> tuple[str, dict, bool]:
+    """What create and replace store: the body's fields, once its policies' references are
+    checked (a dynamic handler's policies come with each request and are not kept)."""
+    if not body.is_dynamic:
+        await _check_references(ListStore(session, account_id), body.policies)
+    return body.description, body.policies.model_dump(mode="json"), body.is_dynamic
+
+
 @router.post(
     "/1/handlers", summary="create handler", status_code=201, openapi_extra=json_body(HandlerBody)
 )
@@ -70,11 +74,8 @@ async def create_handler(
     """Create a handler; its policies are validated completely first."""
     body = await read_model(request, HandlerBody)
     async with services.transaction() as session:
-        if not body.is_dynamic:
-            await _check_references(ListStore(session, account_id), body.policies)
-        row = await HandlerStore(session, account_id).create(
-            body.description, body.policies.model_dump(mode="json"), body.is_dynamic
-        )
+        fields = await _stored_fields(session, account_id, body)
+        row = await HandlerStore(session, account_id).create(*fields)
     return created(request, "handler_id", row.handler_id, "handlers")
 
 
@@ -126,11 +127,7 @@ async def get_handler(
     request: Request, handler_id: HandlerId, account_id: AccountScope, services: ServicesDep
 ) -> Response:
     """The handler, as stored."""
-    async with services.transaction() as session:
-        row = await HandlerStore(session, account_id).get(handler_id)
-    if row is None:
-        raise LunaError(HANDLER_NOT_FOUND, handler_id)
-    return respond(request, views.handler(row))
+    return respond(request, views.handler(await HANDLERS.get(services, account_id, handler_id)))
 
 
 @router.put(
@@ -145,11 +142,8 @@ async def replace_handler(
     """Replace the whole handler."""
     body = await read_model(request, HandlerBody)
     async with services.transaction() as session:
-        if not body.is_dynamic:
-            await _check_references(ListStore(session, account_id), body.policies)
-        replaced = await HandlerStore(session, account_id).replace(
-            handler_id, body.description, body.policies.model_dump(mode="json"), body.is_dynamic
-        )
+        fields = await _stored_fields(session, account_id, body)
+        replaced = await HandlerStore(session, account_id).replace(handler_id, *fields)
     if not replaced:
         raise LunaError(HANDLER_NOT_FOUND, handler_id)
     return Response(status_code=204)
@@ -160,9 +154,7 @@ async def check_handler(
     handler_id: HandlerId, account_id: AccountScope, services: ServicesDep
 ) -> Response:
     """200 when the handler exists, 404 when not."""
-    async with services.transaction() as session:
-        row = await HandlerStore(session, account_id).get(handler_id)
-    return Response(status_code=200 if row is not None else 404)
+    return await HANDLERS.check(services, account_id, handler_id)
 
 
 @router.delete("/1/handlers/{handler_id}", summary="remove handler", status_code=204)
@@ -170,8 +162,4 @@ async def remove_handler(
     handler_id: HandlerId, account_id: AccountScope, services: ServicesDep
 ) -> Response:
     """Remove the handler (events it made stay)."""
-    async with services.transaction() as session:
-        removed = await HandlerStore(session, account_id).remove(handler_id)
-    if not removed:
-        raise LunaError(HANDLER_NOT_FOUND, handler_id)
-    return Response(status_code=204)
+    return await HANDLERS.remove(services, account_id, handler_id)

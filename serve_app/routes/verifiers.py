@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from starlette.responses import Response
 
 from serve_app import views
@@ -15,25 +15,18 @@ from serve_app.openapi_docs import json_body
 from serve_app.policies import VerifierPolicies
 from serve_app.protocol import created, respond
 from serve_app.routes.deps import AccountId, AccountScope, Page, ServicesDep
-from serve_app.routes.handlers import HandlerId
+from serve_app.routes.stored import DescribedBody, DescriptionFilter, ObjectId, Stored
 from serve_app.storage.handlers import VerifierStore
 
 router = APIRouter(tags=["verifiers"])
-VerifierId = HandlerId
+VerifierId = ObjectId
+VERIFIERS = Stored(VerifierStore, VERIFIER_NOT_FOUND)
 
 
-class VerifierBody(BaseModel):
+class VerifierBody(DescribedBody):
     """A verifier as clients send it."""
 
-    model_config = ConfigDict(extra="forbid")
-    description: str = Field("", max_length=128)
     policies: VerifierPolicies = Field(default_factory=VerifierPolicies)
-
-
-class VerifierFilters(BaseModel):
-    """Filters of list and count."""
-
-    description: str | None = Field(None, max_length=128)
 
 
 @router.post(
@@ -60,7 +53,7 @@ async def list_verifiers(
     account_id: AccountScope,
     services: ServicesDep,
     page: Annotated[Page, Query()],
-    filters: Annotated[VerifierFilters, Query()],
+    filters: Annotated[DescriptionFilter, Query()],
 ) -> Response:
     """One page of the account's verifiers, newest first."""
     async with services.transaction() as session:
@@ -75,7 +68,7 @@ async def count_verifiers(
     request: Request,
     account_id: AccountScope,
     services: ServicesDep,
-    filters: Annotated[VerifierFilters, Query()],
+    filters: Annotated[DescriptionFilter, Query()],
 ) -> Response:
     """How many verifiers the account has (matching the filter)."""
     async with services.transaction() as session:
@@ -88,11 +81,7 @@ async def get_verifier(
     request: Request, verifier_id: VerifierId, account_id: AccountScope, services: ServicesDep
 ) -> Response:
     """The verifier, as stored, with its version."""
-    async with services.transaction() as session:
-        row = await VerifierStore(session, account_id).get(verifier_id)
-    if row is None:
-        raise LunaError(VERIFIER_NOT_FOUND, verifier_id)
-    return respond(request, views.verifier(row))
+    return respond(request, views.verifier(await VERIFIERS.get(services, account_id, verifier_id)))
 
 
 @router.put(
@@ -117,9 +106,7 @@ async def check_verifier(
     verifier_id: VerifierId, account_id: AccountScope, services: ServicesDep
 ) -> Response:
     """200 when the verifier exists, 404 when not."""
-    async with services.transaction() as session:
-        row = await VerifierStore(session, account_id).get(verifier_id)
-    return Response(status_code=200 if row is not None else 404)
+    return await VERIFIERS.check(services, account_id, verifier_id)
 
 
 @router.delete("/1/verifiers/{verifier_id}", summary="remove verifier", status_code=204)
@@ -127,8 +114,4 @@ async def remove_verifier(
     verifier_id: VerifierId, account_id: AccountScope, services: ServicesDep
 ) -> Response:
     """Remove the verifier."""
-    async with services.transaction() as session:
-        removed = await VerifierStore(session, account_id).remove(verifier_id)
-    if not removed:
-        raise LunaError(VERIFIER_NOT_FOUND, verifier_id)
-    return Response(status_code=204)
+    return await VERIFIERS.remove(services, account_id, verifier_id)

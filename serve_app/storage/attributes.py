@@ -2,57 +2,37 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterable
 from datetime import timedelta
 
-from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement
 
-from serve_app.storage.common import missing_ids
+from serve_app.storage.common import AccountStore
 from serve_app.storage.tables import Attribute, Sample, utcnow
 
 
-class SampleStore:
+class SampleStore(AccountStore[Sample]):
     """Which samples exist and whose they are; the images are in the blob store."""
 
-    def __init__(self, session: AsyncSession, account_id: str) -> None:
-        self.session = session
-        self.account_id = account_id
+    model = Sample
 
     async def create_many(self, count: int, kind: str = "face") -> list[str]:
         """Ids of ``count`` new samples."""
         now = utcnow()
-        ids = [str(uuid.uuid4()) for _ in range(count)]
-        self.session.add_all(
-            Sample(sample_id=i, account_id=self.account_id, kind=kind, create_time=now) for i in ids
-        )
+        rows = [self._new(kind=kind, create_time=now) for _ in range(count)]
+        self.session.add_all(rows)
         await self.session.flush()
-        return ids
-
-    async def missing(self, sample_ids: Iterable[str]) -> list[str]:
-        """Those of ``sample_ids`` that are not samples of this account."""
-        return await missing_ids(
-            self.session, Sample.sample_id, Sample.account_id, self.account_id, sample_ids
-        )
-
-    async def remove(self, sample_id: str) -> bool:
-        """Forget the sample; False when there was none."""
-        result = await self.session.execute(
-            delete(Sample).where(
-                Sample.sample_id == sample_id, Sample.account_id == self.account_id
-            )
-        )
-        return result.rowcount == 1
+        return [row.sample_id for row in rows]
 
 
-class AttributeStore:
+class AttributeStore(AccountStore[Attribute]):
     """Temporary attributes: they expire ``ttl`` seconds after creation, and reads already
     ignore expired ones before the cleanup task removes them."""
 
-    def __init__(self, session: AsyncSession, account_id: str) -> None:
-        self.session = session
-        self.account_id = account_id
+    model = Attribute
+
+    def _visible(self) -> list[ColumnElement[bool]]:
+        # An expired attribute is gone for every read and delete, cleaned up or not.
+        return [*super()._visible(), Attribute.expire_time > utcnow()]
 
     async def create(
         self,
@@ -65,9 +45,7 @@ class AttributeStore:
     ) -> Attribute:
         """A new temporary attribute."""
         now = utcnow()
-        row = Attribute(
-            attribute_id=str(uuid.uuid4()),
-            account_id=self.account_id,
+        return await self._insert(
             descriptor=descriptor,
             descriptor_version=descriptor_version,
             descriptor_score=descriptor_score,
@@ -76,26 +54,3 @@ class AttributeStore:
             create_time=now,
             expire_time=now + timedelta(seconds=ttl_s),
         )
-        self.session.add(row)
-        await self.session.flush()
-        return row
-
-    async def get(self, attribute_id: str) -> Attribute | None:
-        """The attribute, if it exists in this account and has not expired."""
-        query = select(Attribute).where(
-            Attribute.attribute_id == attribute_id,
-            Attribute.account_id == self.account_id,
-            Attribute.expire_time > utcnow(),
-        )
-        return (await self.session.execute(query)).scalar_one_or_none()
-
-    async def remove(self, attribute_id: str) -> bool:
-        """Delete the attribute; False when there was none (or it had expired)."""
-        result = await self.session.execute(
-            delete(Attribute).where(
-                Attribute.attribute_id == attribute_id,
-                Attribute.account_id == self.account_id,
-                Attribute.expire_time > utcnow(),
-            )
-        )
-        return result.rowcount == 1

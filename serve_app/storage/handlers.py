@@ -2,76 +2,67 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Select
 
-from serve_app.storage.common import like
+from serve_app.storage.common import AccountStore, Row, like
 from serve_app.storage.tables import Handler, Verifier, utcnow
 
 
-class HandlerStore:
-    """CRUD of handlers."""
+class _PolicyStore(AccountStore[Row]):
+    """What handlers and verifiers share: a description to search, and policies."""
 
-    def __init__(self, session: AsyncSession, account_id: str) -> None:
-        self.session = session
-        self.account_id = account_id
+    def _described(self, description: str | None) -> Select:
+        query = self._select()
+        if description:
+            query = query.where(self.model.description.ilike(like(description), escape="\\"))
+        return query
+
+    async def _create(self, description: str, policies: dict | None, **fields: Any) -> Row:
+        now = utcnow()
+        return await self._insert(
+            description=description,
+            policies=policies,
+            create_time=now,
+            last_update_time=now,
+            **fields,
+        )
+
+
+class HandlerStore(_PolicyStore[Handler]):
+    """CRUD of handlers. A dynamic handler keeps no policies: they come with each request."""
+
+    model = Handler
 
     def _query(self, description: str | None, is_dynamic: int | None) -> Select:
-        query = select(Handler).where(Handler.account_id == self.account_id)
-        if description:
-            query = query.where(Handler.description.ilike(like(description), escape="\\"))
+        query = self._described(description)
         if is_dynamic is not None:
             query = query.where(Handler.is_dynamic == bool(is_dynamic))
         return query
 
     async def create(self, description: str, policies: dict | None, is_dynamic: bool) -> Handler:
         """A new handler."""
-        now = utcnow()
-        handler = Handler(
-            handler_id=str(uuid.uuid4()),
-            account_id=self.account_id,
-            description=description,
-            policies=None if is_dynamic else policies,
-            is_dynamic=is_dynamic,
-            create_time=now,
-            last_update_time=now,
+        return await self._create(
+            description, None if is_dynamic else policies, is_dynamic=is_dynamic
         )
-        self.session.add(handler)
-        await self.session.flush()
-        return handler
-
-    async def get(self, handler_id: str) -> Handler | None:
-        """The handler, if it exists in this account."""
-        query = select(Handler).where(
-            Handler.handler_id == handler_id, Handler.account_id == self.account_id
-        )
-        return (await self.session.execute(query)).scalar_one_or_none()
 
     async def find(
         self, description: str | None, is_dynamic: int | None, offset: int, limit: int
     ) -> list[Handler]:
         """One page of handlers, newest first."""
-        query = self._query(description, is_dynamic).order_by(
-            Handler.create_time.desc(), Handler.handler_id
-        )
-        return list((await self.session.execute(query.offset(offset).limit(limit))).scalars())
+        return await self._page(self._query(description, is_dynamic), offset, limit)
 
     async def count(self, description: str | None, is_dynamic: int | None) -> int:
         """How many handlers match."""
-        query = select(func.count()).select_from(self._query(description, is_dynamic).subquery())
-        return int((await self.session.execute(query)).scalar_one())
+        return await self._count(self._query(description, is_dynamic))
 
     async def replace(
         self, handler_id: str, description: str, policies: dict | None, is_dynamic: bool
     ) -> bool:
         """Replace every field at once (one UPDATE: a concurrent reader never sees a mix)."""
         result = await self.session.execute(
-            update(Handler)
-            .where(Handler.handler_id == handler_id, Handler.account_id == self.account_id)
-            .values(
+            self._updating(handler_id).values(
                 description=description,
                 policies=None if is_dynamic else policies,
                 is_dynamic=is_dynamic,
@@ -80,69 +71,30 @@ class HandlerStore:
         )
         return result.rowcount == 1
 
-    async def remove(self, handler_id: str) -> bool:
-        """Delete the handler; False when there was none."""
-        result = await self.session.execute(
-            delete(Handler).where(
-                Handler.handler_id == handler_id, Handler.account_id == self.account_id
-            )
-        )
-        return result.rowcount == 1
 
-
-class VerifierStore:
+class VerifierStore(_PolicyStore[Verifier]):
     """CRUD of verifiers; each replace increments the version."""
 
-    def __init__(self, session: AsyncSession, account_id: str) -> None:
-        self.session = session
-        self.account_id = account_id
-
-    def _query(self, description: str | None) -> Select:
-        query = select(Verifier).where(Verifier.account_id == self.account_id)
-        if description:
-            query = query.where(Verifier.description.ilike(like(description), escape="\\"))
-        return query
+    model = Verifier
 
     async def create(self, description: str, policies: dict[str, Any]) -> Verifier:
         """A new verifier, version 1."""
-        now = utcnow()
-        verifier = Verifier(
-            verifier_id=str(uuid.uuid4()),
-            account_id=self.account_id,
-            description=description,
-            policies=policies,
-            version=1,
-            create_time=now,
-            last_update_time=now,
-        )
-        self.session.add(verifier)
-        await self.session.flush()
-        return verifier
-
-    async def get(self, verifier_id: str) -> Verifier | None:
-        """The verifier, if it exists in this account."""
-        query = select(Verifier).where(
-            Verifier.verifier_id == verifier_id, Verifier.account_id == self.account_id
-        )
-        return (await self.session.execute(query)).scalar_one_or_none()
+        return await self._create(description, policies, version=1)
 
     async def find(self, description: str | None, offset: int, limit: int) -> list[Verifier]:
         """One page of verifiers, newest first."""
-        query = self._query(description).order_by(Verifier.create_time.desc(), Verifier.verifier_id)
-        return list((await self.session.execute(query.offset(offset).limit(limit))).scalars())
+        return await self._page(self._described(description), offset, limit)
 
     async def count(self, description: str | None) -> int:
         """How many verifiers match."""
-        query = select(func.count()).select_from(self._query(description).subquery())
-        return int((await self.session.execute(query)).scalar_one())
+        return await self._count(self._described(description))
 
     async def replace(
         self, verifier_id: str, description: str, policies: dict[str, Any]
     ) -> int | None:
         """Replace the verifier; its new version, or None when there is none."""
         result = await self.session.execute(
-            update(Verifier)
-            .where(Verifier.verifier_id == verifier_id, Verifier.account_id == self.account_id)
+            self._updating(verifier_id)
             .values(
                 description=description,
                 policies=policies,
@@ -152,12 +104,3 @@ class VerifierStore:
             .returning(Verifier.version)
         )
         return result.scalar_one_or_none()
-
-    async def remove(self, verifier_id: str) -> bool:
-        """Delete the verifier; False when there was none."""
-        result = await self.session.execute(
-            delete(Verifier).where(
-                Verifier.verifier_id == verifier_id, Verifier.account_id == self.account_id
-            )
-        )
-        return result.rowcount == 1

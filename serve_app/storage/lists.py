@@ -3,53 +3,33 @@ beside the handlers), always within one account."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from serve_app.storage.common import missing_ids
+from serve_app.storage.common import AccountStore
 from serve_app.storage.tables import Face, FaceDescriptor, FaceList, ListFace, utcnow
 
 
-class ListStore:
-    """CRUD of lists and their links to faces."""
+class ListStore(AccountStore[FaceList]):
+    """CRUD of lists and their links to faces. Removing a list (the inherited ``remove``)
+    takes its links with it; its faces stay."""
 
-    def __init__(self, session: AsyncSession, account_id: str) -> None:
-        self.session = session
-        self.account_id = account_id
+    model = FaceList
 
     async def create(self, user_data: str) -> FaceList:
         """A new, empty list."""
         now = utcnow()
-        row = FaceList(
-            list_id=str(uuid.uuid4()),
-            account_id=self.account_id,
-            user_data=user_data,
-            create_time=now,
-            last_update_time=now,
-        )
-        self.session.add(row)
-        await self.session.flush()
-        return row
-
-    async def get(self, list_id: str) -> FaceList | None:
-        """The list, if it exists in this account."""
-        query = select(FaceList).where(
-            FaceList.list_id == list_id, FaceList.account_id == self.account_id
-        )
-        return (await self.session.execute(query)).scalar_one_or_none()
+        return await self._insert(user_data=user_data, create_time=now, last_update_time=now)
 
     async def find(self, user_data: str | None, offset: int, limit: int) -> list[FaceList]:
         """One page of lists, newest first."""
-        query = select(FaceList).where(FaceList.account_id == self.account_id)
+        query = self._select()
         if user_data:
             query = query.where(FaceList.user_data == user_data)
-        query = query.order_by(FaceList.create_time.desc(), FaceList.list_id)
-        return list((await self.session.execute(query.offset(offset).limit(limit))).scalars())
+        return await self._page(query, offset, limit)
 
     async def count_faces(self, list_ids: Iterable[str]) -> dict[str, int]:
         """Faces per list."""
@@ -63,21 +43,6 @@ class ListStore:
         )
         counts = {list_id: count for list_id, count in (await self.session.execute(query)).all()}
         return {list_id: int(counts.get(list_id, 0)) for list_id in ids}
-
-    async def missing(self, list_ids: Iterable[str]) -> list[str]:
-        """Those of ``list_ids`` that are not lists of this account."""
-        return await missing_ids(
-            self.session, FaceList.list_id, FaceList.account_id, self.account_id, list_ids
-        )
-
-    async def remove(self, list_id: str) -> bool:
-        """Delete the list and its links (its faces stay); False when there was none."""
-        result = await self.session.execute(
-            delete(FaceList).where(
-                FaceList.list_id == list_id, FaceList.account_id == self.account_id
-            )
-        )
-        return result.rowcount == 1
 
     async def attach(self, list_id: str, face_ids: Iterable[str]) -> None:
         """Link faces to the list; a face already in it stays once, also when two requests
@@ -100,18 +65,19 @@ class ListStore:
         await self._touch(list_id)
 
     async def _touch(self, list_id: str) -> None:
-        await self.session.execute(
-            update(FaceList).where(FaceList.list_id == list_id).values(last_update_time=utcnow())
-        )
+        await self.session.execute(self._updating(list_id).values(last_update_time=utcnow()))
         await self.session.flush()
 
 
-class FaceStore:
-    """CRUD of faces and their descriptors."""
+class FaceStore(AccountStore[Face]):
+    """CRUD of faces and their descriptors. Removing a face (the inherited ``remove``) takes
+    its descriptors and list links with it.
 
-    def __init__(self, session: AsyncSession, account_id: str) -> None:
-        self.session = session
-        self.account_id = account_id
+    Routes and pipelines change faces through :mod:`serve_app.face_records`, not this store
+    directly, so that what follows a change to a face is done in one place.
+    """
+
+    model = Face
 
     async def create(
         self,
@@ -125,9 +91,7 @@ class FaceStore:
     ) -> Face:
         """A new face with its descriptors (version -> (bytes, score))."""
         now = utcnow()
-        face = Face(
-            face_id=str(uuid.uuid4()),
-            account_id=self.account_id,
+        face = await self._insert(
             user_data=user_data,
             external_id=external_id,
             event_id=event_id,
@@ -137,8 +101,6 @@ class FaceStore:
             create_time=now,
             last_update_time=now,
         )
-        self.session.add(face)
-        await self.session.flush()
         self.session.add_all(
             FaceDescriptor(face_id=face.face_id, version=version, descriptor=data, score=score)
             for version, (data, score) in descriptors.items()
@@ -146,30 +108,18 @@ class FaceStore:
         await self.session.flush()
         return face
 
-    async def get(self, face_id: str) -> Face | None:
-        """The face, if it exists in this account."""
-        query = select(Face).where(Face.face_id == face_id, Face.account_id == self.account_id)
-        return (await self.session.execute(query)).scalar_one_or_none()
-
-    async def missing(self, face_ids: Iterable[str]) -> list[str]:
-        """Those of ``face_ids`` that are not faces of this account."""
-        return await missing_ids(
-            self.session, Face.face_id, Face.account_id, self.account_id, face_ids
-        )
-
     async def find(
         self, list_id: str | None, external_id: str | None, offset: int, limit: int
     ) -> list[Face]:
         """One page of faces, newest first, optionally of one list or external id."""
-        query = select(Face).where(Face.account_id == self.account_id)
+        query = self._select()
         if list_id:
             query = query.join(ListFace, ListFace.face_id == Face.face_id).where(
                 ListFace.list_id == list_id
             )
         if external_id:
             query = query.where(Face.external_id == external_id)
-        query = query.order_by(Face.create_time.desc(), Face.face_id)
-        return list((await self.session.execute(query.offset(offset).limit(limit))).scalars())
+        return await self._page(query, offset, limit)
 
     async def lists_of(self, face_ids: Iterable[str]) -> dict[str, list[str]]:
         """The lists each face is in."""
@@ -194,9 +144,7 @@ class FaceStore:
     async def update(self, face_id: str, **fields: object) -> bool:
         """Set some fields of a face; False when there is no such face."""
         result = await self.session.execute(
-            update(Face)
-            .where(Face.face_id == face_id, Face.account_id == self.account_id)
-            .values(**fields, last_update_time=utcnow())
+            self._updating(face_id).values(**fields, last_update_time=utcnow())
         )
         return result.rowcount == 1
 
@@ -213,10 +161,3 @@ class FaceStore:
             FaceDescriptor(face_id=face_id, version=version, descriptor=descriptor, score=score)
         )
         await self.session.flush()
-
-    async def remove(self, face_id: str) -> bool:
-        """Delete the face, its descriptors and its list links; False when there was none."""
-        result = await self.session.execute(
-            delete(Face).where(Face.face_id == face_id, Face.account_id == self.account_id)
-        )
-        return result.rowcount == 1

@@ -322,3 +322,25 @@ async def test_verifiers_crud_and_version(db_client):
     assert (await db_client.delete(url, headers=headers(account))).status_code == 204
     assert_luna_error(await db_client.get(url, headers=headers(account)), 34004, 404)
     assert (await db_client.head(url, headers=headers(account))).status_code == 404
+
+
+async def test_verifiers_are_paged_newest_first_and_counted_by_description(db_client):
+    account = new_account()
+    ids = []
+    for description in ("entry A", "entry B", "exit"):
+        created = await db_client.post(
+            "/1/verifiers", json={"description": description}, headers=headers(account)
+        )
+        ids.append(created.json()["verifier_id"])
+
+    async def page(query: str) -> list[str]:
+        response = await db_client.get(f"/1/verifiers?{query}", headers=headers(account))
+        assert response.status_code == 200, response.text
+        return [v["verifier_id"] for v in response.json()]
+
+    assert await page("page_size=2") == [ids[2], ids[1]]
+    assert await page("page=2&page_size=2") == [ids[0]]
+    assert await page("description=ENTRY") == [ids[1], ids[0]]
+    count = await db_client.get("/1/verifiers/count?description=entry", headers=headers(account))
+    assert count.json() == {"verifiers_count": 2}
+    assert (await db_client.get("/1/verifiers", headers=headers(new_account()))).json() == []

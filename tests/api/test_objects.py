@@ -374,3 +374,79 @@ async def test_accounts_never_see_each_others_objects(db_client, photo_bytes):
     assert [h["handler_id"] for h in by_query.json()] == [handler["handler_id"]]
     nobody = await db_client.get("/1/handlers", headers={"Luna-Account-Id": ""})
     assert_luna_error(nobody, 11036, 403)
+
+
+async def test_faces_take_luna_faces_body(db_client, photo_bytes):
+    """``POST /1/faces`` as LUNA Faces' clients send it: what the face holds is inside
+    ``attribute`` (a temporary attribute's id, or descriptors and basic attributes)."""
+    account = new_account()
+    [sample] = await detect_samples(db_client, account, photo_bytes("obama.jpg"))
+    [attribute] = (
+        await db_client.post(
+            "/1/extractor?extract_basic_attributes=1", json=[sample], headers=auth(account)
+        )
+    ).json()
+    list_id = (await db_client.post("/1/lists", json={}, headers=auth(account))).json()["list_id"]
+    created = await db_client.post(
+        "/1/faces",
+        json={
+            "attribute": {"attribute_id": attribute["attribute_id"]},
+            "user_data": "Barack",
+            "external_id": "ext-1",
+            "avatar": f"/1/samples/faces/{sample}",
+            "lists": [list_id],
+        },
+        headers=auth(account),
+    )
+    assert created.status_code == 201, created.text
+    face = (await db_client.get(created.json()["url"], headers=auth(account))).json()
+    assert face["lists"] == [list_id] and face["external_id"] == "ext-1"
+    assert face["user_data"] == "Barack" and face["avatar"] == f"/1/samples/faces/{sample}"
+    assert [d["version"] for d in face["attributes"]["descriptors"]] == [1001]
+    assert face["attributes"]["samples"] == [sample]
+    assert face["attributes"]["basic_attributes"] == attribute["basic_attributes"]
+
+    sdk = base64.b64encode(descriptor_format.pack(np.ones(512), 1001)).decode()
+    from_descriptors = await db_client.post(
+        "/1/faces",
+        json={
+            "attribute": {
+                "descriptors": [{"sdk_descriptor": sdk}],
+                "basic_attributes": {"age": 31, "gender": 0},
+            }
+        },
+        headers=auth(account),
+    )
+    assert from_descriptors.status_code == 201, from_descriptors.text
+    held = (await db_client.get(from_descriptors.json()["url"], headers=auth(account))).json()
+    assert [d["version"] for d in held["attributes"]["descriptors"]] == [1001]
+    assert held["attributes"]["basic_attributes"] == {"age": 31, "gender": 0}
+
+    for body, path in [
+        # One form per request: LUNA's nested attribute, or the flat fields.
+        ({"attribute": {"attribute_id": attribute["attribute_id"]},
+          "descriptors": [{"sdk_descriptor": sdk}]}, ""),
+        ({"attribute": {"attribute_id": attribute["attribute_id"],
+                        "descriptors": [{"sdk_descriptor": sdk}]}}, "attribute"),
+        ({"attribute": {"attribute_id": "not-a-uuid"}}, "attribute.attribute_id"),
+        ({"attribute": {"descriptors": []}}, "attribute.descriptors"),
+        ({"attribute": {"basic_attributes": {"age": 31}}}, "attribute.basic_attributes.gender"),
+        ({"attribute": {"face_id": attribute["attribute_id"]}}, "attribute.face_id"),
+    ]:  # fmt: skip
+        refused = await db_client.post("/1/faces", json=body, headers=auth(account))
+        assert f"Path: '{path}'" in assert_luna_error(refused, 12022, 400)["detail"], body
+    # The nested form keeps accounts apart as the flat one does.
+    stranger = await db_client.post(
+        "/1/faces",
+        json={"attribute": {"attribute_id": attribute["attribute_id"]}},
+        headers=auth(new_account()),
+    )
+    assert_luna_error(stranger, 22012, 404)
+    # A descriptor of the configured version must have the configured size.
+    short = base64.b64encode(descriptor_format.pack(np.ones(128), 1001)).decode()
+    wrong_size = await db_client.post(
+        "/1/faces",
+        json={"attribute": {"descriptors": [{"sdk_descriptor": short}]}},
+        headers=auth(account),
+    )
+    assert "512 dimensions" in assert_luna_error(wrong_size, 12031, 400)["detail"]
