@@ -14,11 +14,11 @@ from typing import Any
 import yaml
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from serve_app import schemas
 from serve_app.images import IMAGE_MIMETYPES
-from serve_app.protocol import REQUEST_ID_HEADER
+from serve_app.protocol import ACCOUNT_ID_HEADER, BODY_TYPES, REQUEST_ID_HEADER, STATE_CHANGING
 from serve_app.version import COMPATIBLE_HANDLERS, service_version
 
 IMAGE_BODY: dict[str, Any] = {
@@ -58,16 +58,20 @@ REQUEST_ID_PARAM = {
 
 
 REF = "#/components/schemas/{model}"
-_BODY_MODELS: dict[str, type[BaseModel]] = {}
+_BODY_SCHEMAS: dict[str, dict[str, Any]] = {}
 
 
-def json_body(model: type[BaseModel] | None = None, description: str = "") -> dict[str, Any]:
-    """``openapi_extra`` for a route reading an ``application/json`` body of ``model`` (read
-    by the route itself, so that its errors are LUNA's)."""
+def json_body(
+    schema: type[BaseModel] | Any = None, description: str = "", name: str = ""
+) -> dict[str, Any]:
+    """``openapi_extra`` for a route reading an ``application/json`` body (read by the route
+    itself, so that its errors are LUNA's). ``schema`` is a pydantic model, or any type
+    pydantic validates (e.g. ``Annotated[list[Uuid], Field(min_length=1)]``) given a ``name``."""
     content: dict[str, Any] = {}
-    if model is not None:
-        _BODY_MODELS[model.__name__] = model
-        content["schema"] = {"$ref": REF.format(model=model.__name__)}
+    if schema is not None:
+        name = name or schema.__name__
+        _BODY_SCHEMAS[name] = TypeAdapter(schema).json_schema(ref_template=REF)
+        content["schema"] = {"$ref": REF.format(model=name)}
     body: dict[str, Any] = {"required": True, "content": {"application/json": content}}
     if description:
         body["description"] = description
@@ -76,8 +80,8 @@ def json_body(model: type[BaseModel] | None = None, description: str = "") -> di
 
 def _body_schemas() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
-    for name, model in _BODY_MODELS.items():
-        schema = model.model_json_schema(ref_template=REF)
+    for name, schema in _BODY_SCHEMAS.items():
+        schema = copy.deepcopy(schema)
         schemas.update(schema.pop("$defs", {}))
         schemas[name] = schema
     return schemas
@@ -90,6 +94,60 @@ def response_doc(model: str) -> dict[int | str, dict[str, Any]]:
         400: {"model": schemas.Error, "description": "Bad request"},
         403: {"model": schemas.Error, "description": "Missing account id or estimator"},
     }
+
+
+ERROR_BODY = {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}
+ERRORS = {
+    "400": "Bad request: query, headers or body (LUNA error 12012, 12017, 12022, 12031, ...)",
+    "403": "Luna-Account-Id missing (11036), or an estimator not licensed here (11055)",
+    "404": "An object the request names does not exist",
+    "406": "The Accept header admits no type this route answers with (12023)",
+    "413": "The request body is larger than the configured limit (12031)",
+    "500": "Internal server error (1)",
+}
+
+
+def _errors_of(path: str, method: str, operation: dict[str, Any]) -> list[str]:
+    """The error statuses an operation can answer with, from what it takes.
+
+    Every route answers 500 on a crash. A route reading a query, headers or a body answers
+    400 on bad ones, and 413 on a body over the limit. A route taking an account answers 403
+    without one; estimator routes declare their own 403. A route naming an object (in its
+    path or its JSON body) answers 404. A route answering JSON or msgpack, and every state
+    change, answers 406 for an Accept admitting neither.
+    """
+    params = operation.get("parameters", [])
+    names = {p["name"] for p in params}
+    has_body = "requestBody" in operation
+    json_body_ = "application/json" in operation.get("requestBody", {}).get("content", {})
+    takes_account = ACCOUNT_ID_HEADER in names or "account_id" in names
+    success = [code for code in operation.get("responses", {}) if code.startswith("2")]
+    answers_body_types = any(
+        media in BODY_TYPES
+        for code in success
+        for media in operation["responses"][code].get("content", {})
+    )
+    errors = ["500"]
+    if has_body or takes_account or any(p["in"] == "query" for p in params):
+        errors.append("400")
+    if takes_account:
+        errors.append("403")
+    if "{" in path or json_body_:
+        errors.append("404")
+    if answers_body_types or method.upper() in STATE_CHANGING:
+        errors.append("406")
+    if has_body:
+        errors.append("413")
+    return errors
+
+
+def _add_errors(path: str, method: str, operation: dict[str, Any]) -> None:
+    responses = operation.setdefault("responses", {})
+    for code in _errors_of(path, method, operation):
+        response = responses.setdefault(code, {"description": ERRORS[code]})
+        # HEAD answers carry no body, whatever the status.
+        if method != "head":
+            response.setdefault("content", copy.deepcopy(ERROR_BODY))
 
 
 def build_spec(app: FastAPI) -> dict[str, Any]:
@@ -105,14 +163,16 @@ def build_spec(app: FastAPI) -> dict[str, Any]:
         ),
         routes=app.routes,
     )
-    for path_item in spec.get("paths", {}).values():
-        for operation in path_item.values():
+    for path, path_item in spec.get("paths", {}).items():
+        for method, operation in path_item.items():
             params = operation.setdefault("parameters", [])
             if not any(p.get("name") == REQUEST_ID_HEADER for p in params):
                 params.append(copy.deepcopy(REQUEST_ID_PARAM))
             responses = operation.setdefault("responses", {})
             # Validation failures answer with LUNA errors (400), never FastAPI's 422.
             responses.pop("422", None)
+            _add_errors(path, method, operation)
+            operation["responses"] = responses = dict(sorted(responses.items()))
             for response in responses.values():
                 response.setdefault("headers", {})[REQUEST_ID_HEADER] = {
                     "description": "The request id",
@@ -122,6 +182,7 @@ def build_spec(app: FastAPI) -> dict[str, Any]:
     for name in ("HTTPValidationError", "ValidationError"):
         schemas_.pop(name, None)
     schemas_.update(_body_schemas())
+    schemas_.setdefault("Error", schemas.Error.model_json_schema(ref_template=REF))
     return spec
 
 

@@ -43,6 +43,16 @@ def _account_scope(
         str | None,
         Query(description="Account ID; must equal Luna-Account-Id when both are given"),
     ] = None,
+    # Declared so that the document shows it; read below with the query it may stand for.
+    _header: Annotated[
+        str | None,
+        Header(
+            alias=protocol.ACCOUNT_ID_HEADER,
+            description="Luna account Id: the objects seen. Required for state changes.",
+            examples=["b668c4a5-2191-476e-a261-3b4f9ce2e25e"],
+            json_schema_extra={"format": "uuid"},  # documents; an empty header means none
+        ),
+    ] = None,
 ) -> str:
     """The account a request sees: ``Luna-Account-Id``, else (reads only) the ``account_id``
     query.
