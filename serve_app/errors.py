@@ -107,3 +107,4 @@ class LunaError(Exception):
 
 # LUNA Events' code for a missing event.
 EVENT_NOT_FOUND = ErrorKind(23001, OBJECT_NOT_FOUND, "Event with id '{}' not found", 404)
+DYNAMIC_HANDLER_ONLY = ErrorKind(34007, "Forbidden", "Allowed use only dynamic handler", 403)

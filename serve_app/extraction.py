@@ -15,7 +15,7 @@ from models import descriptor_format
 from models.face.age_gender import AgeGender
 from models.face.arcface import Descriptor
 from models.face.face_align import WARP_SIZE
-from serve_app import aggregation, presenters
+from serve_app import aggregation
 from serve_app.estimators import Estimators
 from serve_app.faces import Face, ImageResult
 from serve_app.pipeline.extract import extract
@@ -93,7 +93,7 @@ async def store_attributes(
                 descriptor_version=r.descriptor.version if r.descriptor else None,
                 descriptor_score=r.descriptor.score if r.descriptor else None,
                 basic_attributes=(
-                    presenters.basic_attributes(r.basic_attributes) if r.basic_attributes else None
+                    r.basic_attributes.rounded() if r.basic_attributes else None
                 ),
                 samples=r.samples,
                 ttl_s=ttl_s,

@@ -16,7 +16,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import descriptor_format
-from serve_app import presenters, views
 from serve_app.errors import (
     ATTRIBUTE_NOT_FOUND,
     BAD_INPUT_GENERIC,
@@ -299,7 +298,7 @@ async def upgrade_face(
                 raise LunaError(FACE_NOT_FOUND, face.face_id)
             fields: dict = {"samples": list(dict.fromkeys([*current.samples, *sample_ids]))}
             if merged.basic_attributes is not None:
-                fields["basic_attributes"] = presenters.basic_attributes(merged.basic_attributes)
+                fields["basic_attributes"] = merged.basic_attributes.rounded()
             await faces.update(face.face_id, **fields)
             if merged.descriptor is not None:
                 await faces.put_descriptor(
@@ -311,14 +310,3 @@ async def upgrade_face(
             return await faces.get(face.face_id)
     except IntegrityError as exc:  # removed between the read and the descriptor's insert
         raise LunaError(FACE_NOT_FOUND, face.face_id) from exc
-
-
-async def face_view(session: AsyncSession, account_id: str, face_id: str) -> dict:
-    """The face as its routes show it: fields, lists, descriptor versions, attributes."""
-    faces = FaceStore(session, account_id)
-    row = await faces.get(face_id)
-    if row is None:
-        raise LunaError(FACE_NOT_FOUND, face_id)
-    lists = (await faces.lists_of([face_id]))[face_id]
-    descriptors = (await faces.descriptors_of([face_id]))[face_id]
-    return views.face(row, lists, descriptors)

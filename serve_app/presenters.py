@@ -92,7 +92,8 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _status(result: ImageResult) -> dict[str, Any]:
+def image_status(result: ImageResult) -> dict[str, Any]:
+    """``{filename, status, error}`` (and ``exif``) of one input image."""
     out: dict[str, Any] = {"filename": result.filename}
     if result.error is not None:
         out["status"] = 0
@@ -126,7 +127,7 @@ def detector_detection(face: Face) -> dict[str, Any]:
 
 def detector_image(result: ImageResult) -> dict[str, Any]:
     """One entry of ``/1/detector``'s ``images``."""
-    out = _status(result)
+    out = image_status(result)
     if result.error is None:
         out["detections"] = {
             "samples": [
@@ -185,7 +186,7 @@ def _with_sample(face: Face, out: dict[str, Any]) -> dict[str, Any]:
 
 def sdk_image(result: ImageResult, landmarks5: bool, with_warp: bool) -> dict[str, Any]:
     """One entry of /1/sdk's ``images_estimations``."""
-    out = _status(result)
+    out = image_status(result)
     if result.error is None:
         out["estimations"] = [{"face": sdk_face(f, landmarks5, with_warp)} for f in result.faces]
         out["filtered_estimations"] = {

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
+from serve_app.errors import BAD_QUERY, LunaError
 from serve_app.pipeline.plan import BODY_WARP, FACE_WARP, RAW_IMAGE, Plan, query_plan
 
 Flag = Annotated[int, Field(ge=0, le=1)]
@@ -115,3 +116,45 @@ class SdkQuery(_AngleFilters):
             score_threshold=self.score_threshold,
             aggregate=bool(self.aggregate_attributes),
         )
+
+
+LocationStr = Annotated[str, Field(max_length=36)]
+
+
+class EventsQuery(BaseModel):
+    """``POST /1/handlers/{handler_id}/events`` query."""
+
+    city: LocationStr | None = None
+    area: LocationStr | None = None
+    district: LocationStr | None = None
+    street: LocationStr | None = None
+    house_number: LocationStr | None = None
+    longitude: float | None = Field(None, ge=-180, le=180)
+    latitude: float | None = Field(None, ge=-90, le=90)
+    track_id: str | None = Field(None, pattern=r"^[a-zA-Z0-9_\-]{1,36}$")
+    use_exif_info: Flag = 1
+    external_id: str = Field("", max_length=36)
+    user_data: str = Field("", max_length=128)
+    image_type: int = Field(0, ge=0, le=2, description="0 raw image, 1 face warp, 2 body warp")
+    aggregate_attributes: Flag = 0
+    source: str | None = Field(None, max_length=128)
+    no_cache: Flag = 0
+    tags: str | None = Field(None, description="comma-separated; each at most 36 characters")
+
+    def tag_list(self) -> tuple[str, ...]:
+        """The tags, each checked for LUNA's length limit."""
+        tags = tuple(t for t in (self.tags or "").split(",") if t)
+        if any(len(tag) > 36 for tag in tags):
+            raise LunaError(BAD_QUERY, "tags: each tag is at most 36 characters")
+        return tags
+
+    def location(self) -> dict | None:
+        """LUNA's event ``location``, or None when the query names no place."""
+        fields = {
+            name: getattr(self, name)
+            for name in ("city", "area", "district", "street", "house_number")
+            if getattr(self, name) is not None
+        }
+        if self.longitude is not None and self.latitude is not None:
+            fields["geo_position"] = {"longitude": self.longitude, "latitude": self.latitude}
+        return fields or None

@@ -1,10 +1,5 @@
-"""Running a handler: images (or descriptors) in, events out, through LUNA's policy steps.
-
-detect -> extract -> events (one per face, or one for all with aggregation) -> match ->
-conditional tags -> store (samples, source image, attribute, face and its lists, the event
-and its notification). Tags are settled before the store step so that the stored and
-notified event carries them.
-"""
+"""Events as the handler steps fill them: detections, attributes, matches, tags, and what
+the store step made of them (attribute, face, stored or not)."""
 
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from models import descriptor_format
 from serve_app.errors import SOME_NOT_FOUND, LunaError
+from serve_app.face_records import add_face
 from serve_app.faces import ImageResult
 from serve_app.pipeline.events import EventRecord, FaceRef, Renderer
 from serve_app.pipeline.filters import passes
@@ -26,7 +27,6 @@ from serve_app.policies import StoragePolicy
 from serve_app.samples import sample_url, store_face_samples
 from serve_app.storage.attributes import AttributeStore
 from serve_app.storage.events import EventWriter, NewEvent
-from serve_app.storage.lists import FaceStore, ListStore
 from serve_app.storage.store import Storage
 
 IMAGES = "images"
@@ -111,6 +111,8 @@ async def _store_attributes(
 async def _store_faces(
     storage: Storage, policy: StoragePolicy, events: Sequence[EventRecord]
 ) -> list[str]:
+    """Each event's face with its descriptor, avatar and the lists whose filters it passes,
+    all in one transaction."""
     face_policy = policy.face_policy
     created: list[str] = []
     try:
@@ -118,13 +120,16 @@ async def _store_faces(
             for event in events:
                 meta, descriptor = event.meta, event.descriptor
                 assert descriptor is not None
-                faces = FaceStore(session, meta.account_id)
-                lists = ListStore(session, meta.account_id)
                 samples = event.sample_ids
-                avatar = (
-                    sample_url(samples[0]) if face_policy.set_sample_as_avatar and samples else ""
-                )
-                row = await faces.create(
+                with_avatar = face_policy.set_sample_as_avatar and samples
+                lists = [
+                    link.list_id
+                    for link in face_policy.link_to_lists_policy
+                    if passes(link.filters, event)
+                ]
+                row = await add_face(
+                    session,
+                    meta.account_id,
                     {
                         descriptor.version: (
                             descriptor_format.raw(descriptor.vector),
@@ -133,27 +138,19 @@ async def _store_faces(
                     },
                     event.basic_attributes.rounded() if event.basic_attributes else None,
                     samples,
-                    meta.user_data,
-                    meta.external_id,
+                    user_data=meta.user_data,
+                    external_id=meta.external_id,
+                    avatar=sample_url(samples[0]) if with_avatar else "",
                     event_id=event.event_id if policy.event_policy.store_event else None,
-                    avatar=avatar,
+                    lists=lists,
                 )
-                linked = [
-                    link.list_id
-                    for link in face_policy.link_to_lists_policy
-                    if passes(link.filters, event)
-                ]
-                if missing := await lists.missing(linked):
-                    raise LunaError(SOME_NOT_FOUND, f"lists ({', '.join(missing)})")
-                for list_id in linked:
-                    await lists.attach(list_id, [row.face_id])
                 event.face = FaceRef(
                     face_id=row.face_id,
                     external_id=row.external_id,
                     user_data=row.user_data,
                     avatar=row.avatar,
                     event_id=row.event_id,
-                    lists=tuple(linked),
+                    lists=tuple(dict.fromkeys(lists)),
                     create_time=row.create_time,
                 )
                 created.append(row.face_id)

@@ -11,12 +11,13 @@ from starlette.responses import Response
 from serve_app import views
 from serve_app.errors import BAD_QUERY, LunaError
 from serve_app.extraction import aggregate, extract_from_samples, keep_scores, store_attributes
-from serve_app.face_records import UpgradeInput, face_view, upgrade_face
+from serve_app.face_records import UpgradeInput, upgrade_face
 from serve_app.json_body import read_json, read_model, validate
 from serve_app.openapi_docs import json_body
 from serve_app.policies import Uuid
 from serve_app.protocol import respond
 from serve_app.routes.deps import AccountId, ServicesDep
+from serve_app.routes.faces import face_view
 
 router = APIRouter(tags=["attributes"])
 MAX_SAMPLES = 1000

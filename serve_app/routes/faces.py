@@ -7,11 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from serve_app import face_records, views
+from serve_app.errors import FACE_NOT_FOUND, LunaError
 from serve_app.estimators import FACE_DESCRIPTOR
-from serve_app.face_records import FaceInput, face_view
+from serve_app.face_records import FaceInput
 from serve_app.json_body import read_model
 from serve_app.openapi_docs import json_body
 from serve_app.policies import Uuid
@@ -102,3 +104,14 @@ async def remove_face(
     """Remove the face, its descriptors and its list links."""
     await face_records.remove_face(await services.storage.ready(), account_id, face_id)
     return Response(status_code=204)
+
+
+async def face_view(session: AsyncSession, account_id: str, face_id: str) -> dict:
+    """The face as its routes show it: fields, lists, descriptor versions, attributes."""
+    faces = FaceStore(session, account_id)
+    row = await faces.get(face_id)
+    if row is None:
+        raise LunaError(FACE_NOT_FOUND, face_id)
+    lists = (await faces.lists_of([face_id]))[face_id]
+    descriptors = (await faces.descriptors_of([face_id]))[face_id]
+    return views.face(row, lists, descriptors)

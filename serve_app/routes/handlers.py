@@ -13,10 +13,12 @@ from serve_app import views
 from serve_app.errors import BAD_JSON, HANDLER_NOT_FOUND, SOME_NOT_FOUND, LunaError
 from serve_app.json_body import read_model
 from serve_app.openapi_docs import json_body
+from serve_app.pipeline.plan import check_policies
 from serve_app.policies import Policies
 from serve_app.protocol import created, respond
 from serve_app.routes.deps import AccountId, AccountScope, Page, ServicesDep
 from serve_app.routes.stored import DescribedBody, DescriptionFilter, ObjectId, Stored
+from serve_app.services import Services
 from serve_app.storage.handlers import HandlerStore
 from serve_app.storage.lists import ListStore
 
@@ -56,11 +58,13 @@ async def _check_references(store: ListStore, policies: Policies) -> None:
 
 
 async def _stored_fields(
-    session: AsyncSession, account_id: str, body: HandlerBody
+    session: AsyncSession, account_id: str, body: HandlerBody, services: Services
 ) -> tuple[str, dict, bool]:
-    """What create and replace store: the body's fields, once its policies' references are
-    checked (a dynamic handler's policies come with each request and are not kept)."""
+    """What create and replace store: the body's fields, once its policies' references and
+    estimators are checked (a dynamic handler's policies come with each request and are not
+    kept)."""
     if not body.is_dynamic:
+        check_policies(body.policies, services.estimators.available)
         await _check_references(ListStore(session, account_id), body.policies)
     return body.description, body.policies.model_dump(mode="json"), body.is_dynamic
 
@@ -74,7 +78,7 @@ async def create_handler(
     """Create a handler; its policies are validated completely first."""
     body = await read_model(request, HandlerBody)
     async with services.transaction() as session:
-        fields = await _stored_fields(session, account_id, body)
+        fields = await _stored_fields(session, account_id, body, services)
         row = await HandlerStore(session, account_id).create(*fields)
     return created(request, "handler_id", row.handler_id, "handlers")
 
@@ -116,9 +120,13 @@ async def count_handlers(
     status_code=204,
     openapi_extra=json_body(ValidatorBody),
 )
-async def validate_policies(request: Request, account_id: AccountId) -> Response:
-    """204 when the policies are valid; LUNA's validation error naming the bad field if not."""
-    await read_model(request, ValidatorBody)
+async def validate_policies(
+    request: Request, account_id: AccountId, services: ServicesDep
+) -> Response:
+    """204 when the policies are valid and this deployment has what they need; LUNA's
+    validation error naming the bad field, or its licence error naming the estimator."""
+    body = await read_model(request, ValidatorBody)
+    check_policies(body.policies, services.estimators.available)
     return Response(status_code=204)
 
 
@@ -142,7 +150,7 @@ async def replace_handler(
     """Replace the whole handler."""
     body = await read_model(request, HandlerBody)
     async with services.transaction() as session:
-        fields = await _stored_fields(session, account_id, body)
+        fields = await _stored_fields(session, account_id, body, services)
         replaced = await HandlerStore(session, account_id).replace(handler_id, *fields)
     if not replaced:
         raise LunaError(HANDLER_NOT_FOUND, handler_id)
