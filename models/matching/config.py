@@ -1,0 +1,62 @@
+"""Settings of one index shard, read from a plain mapping (the deployment's settings dict)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+INDEX_KINDS = ("ivf_sq8", "ivf", "flat")
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """How a shard indexes one descriptor version.
+
+    An account's faces are searched exactly (inner product over all its rows) until it holds
+    ``exact_below`` descriptors; above that it gets an IVF index (``nlist`` cells, 0 = about
+    4*sqrt(rows); ``nprobe`` cells searched; with ``ivf_sq8`` the cells hold 8-bit codes and
+    the best ``rerank * limit`` are re-ranked on the float vectors), retrained when it has
+    grown by ``retrain_growth`` since the last training. Filters selecting at most
+    ``exact_below`` rows are searched exactly over just those rows.
+    """
+
+    descriptor_version: int
+    dims: int = 512
+    exact_below: int = 50_000
+    # "ivf_sq8": IVF over 8-bit codes, best candidates re-ranked on the float vectors;
+    # "ivf": IVF over the float vectors; "flat": exact only, at any size.
+    index: str = "ivf_sq8"
+    nlist: int = 0
+    nprobe: int = 64
+    rerank: int = 4  # ivf_sq8: candidates re-ranked exactly = rerank * limit
+    train_points_per_list: int = 40
+    retrain_growth: float = 2.0
+    threads: int = 1
+    blas_threshold: int = 20
+
+    def __post_init__(self) -> None:
+        if self.index not in INDEX_KINDS:
+            raise ValueError(f"matcher index must be one of {INDEX_KINDS}, not {self.index!r}")
+        for name in ("dims", "exact_below", "nprobe", "rerank", "train_points_per_list", "threads"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"matcher {name} must be at least 1")
+        if self.nlist < 0 or self.retrain_growth <= 1.0:
+            raise ValueError("matcher nlist must be >= 0 and retrain_growth > 1")
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> IndexConfig:
+        """The config from a settings dict; unknown keys are refused (a typo is not silent)."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown matcher settings: {', '.join(unknown)}")
+        return cls(**dict(values))
+
+    def lists_for(self, rows: int) -> int:
+        """IVF cells for an index of ``rows`` descriptors."""
+        if self.nlist:
+            return self.nlist
+        # About 4*sqrt(n), a power of two: cells of ~250 rows at 1M.
+        target = max(16, int(4 * rows**0.5))
+        return 1 << (target.bit_length() - 1)

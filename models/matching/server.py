@@ -1,0 +1,120 @@
+"""One shard served asynchronously: built from pages of rows, kept current, searched in a
+worker thread. The Ray deployment and the in-process matcher both wrap this class."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+
+import numpy as np
+
+from models.matching.config import IndexConfig
+from models.matching.filters import CandidateFilter
+from models.matching.shard import FaceRow, Hit, IndexShard
+from models.matching.sharding import shard_of
+from models.matching.topk import configure_faiss
+
+log = logging.getLogger(__name__)
+
+PROGRESS_EVERY_S = 5.0
+
+
+class ShardServer:
+    """Shard ``index`` of ``count``: loads its faces, applies changes, answers searches.
+
+    Changes may arrive while the initial load still runs; a face changed that way is skipped
+    by the rest of the load (its page may have been read before the change), so the load never
+    puts back an older state. Searches wait until the load is complete: a half-built index
+    would answer wrongly without saying so.
+    """
+
+    def __init__(self, config: IndexConfig, index: int = 0, count: int = 1) -> None:
+        if not 0 <= index < count:
+            raise ValueError(f"shard index {index} is not within 0..{count - 1}")
+        configure_faiss(config.threads, config.blas_threshold)
+        self.config = config
+        self.index = index
+        self.count = count
+        self.shard = IndexShard(config, seed=index)
+        self._ready = asyncio.Event()
+        self._touched: set[str] | None = None
+        self._failed: BaseException | None = None
+
+    @property
+    def ready(self) -> bool:
+        """Whether the initial load is complete."""
+        return self._ready.is_set()
+
+    def owns(self, face_id: str) -> bool:
+        """Whether this shard holds ``face_id``."""
+        return shard_of(face_id, self.count) == self.index
+
+    async def load(self, pages: AsyncIterator[list[FaceRow]]) -> int:
+        """Index every row of ``pages`` that belongs here, logging progress; returns how many
+        rows were indexed. Rows of other shards are skipped (the loader may send all)."""
+        self._touched = set()
+        started = last = time.monotonic()
+        seen = indexed = 0
+        try:
+            async for page in pages:
+                seen += len(page)
+                mine = [r for r in page if self.owns(r.face_id) and r.face_id not in self._touched]
+                indexed += await asyncio.to_thread(self.shard.upsert, mine, False)
+                if time.monotonic() - last >= PROGRESS_EVERY_S:
+                    last = time.monotonic()
+                    log.info(
+                        "matcher shard %d/%d: %d faces read, %d indexed, %.0f s",
+                        self.index,
+                        self.count,
+                        seen,
+                        indexed,
+                        last - started,
+                    )
+            await asyncio.to_thread(self.shard.maintain)
+        except BaseException as exc:
+            self._failed = exc
+            self._ready.set()  # wake waiting searches so that they fail instead of hanging
+            raise
+        finally:
+            self._touched = None
+        log.info(
+            "matcher shard %d/%d ready: %s in %.1f s",
+            self.index,
+            self.count,
+            self.shard.stats(),
+            time.monotonic() - started,
+        )
+        self._ready.set()
+        return indexed
+
+    def mark_ready(self) -> None:
+        """Serve without an initial load (an empty database, tests)."""
+        self._ready.set()
+
+    async def wait_ready(self, timeout_s: float | None = None) -> None:
+        """Return once the shard answers searches; raise if its load failed."""
+        await asyncio.wait_for(self._ready.wait(), timeout_s)
+        if self._failed is not None:
+            raise RuntimeError(f"matcher shard {self.index} failed to load") from self._failed
+
+    async def apply(self, upserts: list[FaceRow], removals: list[str]) -> None:
+        """Upsert and remove faces of this shard (others are ignored); visible to every search
+        that starts after this returns."""
+        upserts = [r for r in upserts if self.owns(r.face_id)]
+        removals = [f for f in removals if self.owns(f)]
+        if self._touched is not None:
+            self._touched.update(r.face_id for r in upserts)
+            self._touched.update(removals)
+        if removals:
+            await asyncio.to_thread(self.shard.remove, removals)
+        if upserts:
+            await asyncio.to_thread(self.shard.upsert, upserts)
+
+    async def search(
+        self, account_id: str, queries: np.ndarray, filt: CandidateFilter, limit: int
+    ) -> list[list[Hit]]:
+        """This shard's best ``limit`` hits per query."""
+        await self.wait_ready()
+        return await asyncio.to_thread(self.shard.search, account_id, queries, filt, limit)

@@ -1,0 +1,90 @@
+"""What the ingress calls to match faces: the :class:`Matcher` interface and its helpers."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import numpy as np
+
+from models.matching import CandidateFilter, Hit
+from serve_app.errors import DESCRIPTOR_VERSION, LunaError
+from serve_app.policies import Candidates
+
+# A face found by a search: face_id, cosine, external_id, user_data, create_time, list_ids.
+FaceMatch = Hit
+
+
+class Matcher(ABC):
+    """Top-k search of an account's faces, kept current with the database.
+
+    Cosines are returned; the caller maps them to LUNA's similarity with the descriptor
+    model's calibration. Every search is within one account.
+    """
+
+    def __init__(self, descriptor_version: int, dims: int) -> None:
+        self.descriptor_version = descriptor_version
+        self.dims = dims
+
+    @abstractmethod
+    async def start(self) -> None:
+        """Build the index from the database (logging progress); return when it answers."""
+
+    @abstractmethod
+    async def search(
+        self,
+        account_id: str,
+        vectors: np.ndarray,
+        version: int,
+        candidates: CandidateFilter,
+        limit: int,
+    ) -> list[list[FaceMatch]]:
+        """For each of ``vectors`` (Q, D), the best ``limit`` faces of ``account_id`` that
+        ``candidates`` admit, best first (cosine descending, then face_id)."""
+
+    @abstractmethod
+    async def refresh_faces(self, account_id: str, face_ids: Sequence[str]) -> None:
+        """Re-read these faces of ``account_id`` from the database and update the index:
+        one call after a face is created, updated, linked, unlinked, upgraded or removed.
+        When it returns, every later search sees the change (read-your-writes)."""
+
+    def check_queries(self, vectors: np.ndarray, version: int) -> np.ndarray:
+        """The queries as a (Q, D) float32 array; a descriptor of another model version or
+        size is refused with LUNA's descriptor version error."""
+        if version != self.descriptor_version:
+            raise LunaError(
+                DESCRIPTOR_VERSION,
+                version,
+                f"faces are matched by version {self.descriptor_version}",
+            )
+        queries = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+        if queries.ndim != 2 or queries.shape[1] != self.dims:
+            raise LunaError(DESCRIPTOR_VERSION, version, f"it has {self.dims} dimensions")
+        return queries
+
+
+def _time(value: str | None) -> datetime | None:
+    # Policies keep times as the client wrote them (RFC 3339); one without an offset is UTC.
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def candidate_filter(candidates: Candidates) -> CandidateFilter:
+    """The matcher's filter from a match policy's candidates of origin ``faces``."""
+    return CandidateFilter(
+        list_id=str(candidates.list_id) if candidates.list_id is not None else None,
+        face_ids=tuple(str(f) for f in candidates.face_ids)
+        if candidates.face_ids is not None
+        else None,
+        external_ids=tuple(candidates.external_ids)
+        if candidates.external_ids is not None
+        else None,
+        user_data=candidates.user_data,
+        create_time__gte=_time(candidates.create_time__gte),
+        create_time__lt=_time(candidates.create_time__lt),
+        face_id__gte=str(candidates.face_id__gte) if candidates.face_id__gte is not None else None,
+        face_id__lt=str(candidates.face_id__lt) if candidates.face_id__lt is not None else None,
+    )

@@ -1,0 +1,78 @@
+"""The matcher with its shards in this process (tests, a single-process service)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+
+from models.matching import CandidateFilter, IndexConfig, ShardServer, merge_topk
+from serve_app.matching.api import FaceMatch, Matcher
+from serve_app.matching.loader import iter_pages, read_faces
+from serve_app.matching.settings import MatcherSettings
+from serve_app.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class LocalMatcher(Matcher):
+    """``settings.shards`` shards as :class:`ShardServer` objects, searched concurrently
+    (faiss releases the GIL, so shards do use several cores) and merged into one top-k."""
+
+    def __init__(
+        self, database: Database, settings: MatcherSettings, descriptor_version: int, dims: int
+    ) -> None:
+        super().__init__(descriptor_version, dims)
+        self.database = database
+        self.settings = settings
+        payload = settings.shard_settings(database.url, descriptor_version, dims)
+        config = IndexConfig.from_mapping(payload["index"])
+        self.servers = [ShardServer(config, i, settings.shards) for i in range(settings.shards)]
+
+    async def start(self) -> None:
+        """One pass over the database feeds every shard (each keeps its own faces)."""
+        queues = [asyncio.Queue(maxsize=2) for _ in self.servers]
+
+        async def pages(queue: asyncio.Queue):
+            while (page := await queue.get()) is not None:
+                yield page
+
+        loads = [
+            asyncio.create_task(server.load(pages(queue)))
+            for server, queue in zip(self.servers, queues, strict=True)
+        ]
+        try:
+            async for page in iter_pages(
+                self.database, self.descriptor_version, self.dims, self.settings.page_size
+            ):
+                for queue in queues:
+                    await queue.put(page)
+        finally:
+            for queue in queues:
+                await queue.put(None)
+        indexed = await asyncio.gather(*loads)
+        log.info("matcher: %d faces indexed in %d shards", sum(indexed), len(self.servers))
+
+    async def search(
+        self,
+        account_id: str,
+        vectors: np.ndarray,
+        version: int,
+        candidates: CandidateFilter,
+        limit: int,
+    ) -> list[list[FaceMatch]]:
+        """Every shard's top-k, merged per query."""
+        queries = self.check_queries(vectors, version)
+        per_shard = await asyncio.gather(
+            *(s.search(account_id, queries, candidates, limit) for s in self.servers)
+        )
+        return [merge_topk((hits[q] for hits in per_shard), limit) for q in range(len(queries))]
+
+    async def refresh_faces(self, account_id: str, face_ids: Sequence[str]) -> None:
+        """Read the faces and hand each shard its part."""
+        rows, removals = await read_faces(
+            self.database, account_id, face_ids, self.descriptor_version, self.dims
+        )
+        await asyncio.gather(*(s.apply(rows, removals) for s in self.servers))

@@ -1,0 +1,264 @@
+"""The index shard (models.matching): exact and IVF search, filters, changes, sharding."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from models.matching import (
+    CandidateFilter,
+    FaceRow,
+    IndexConfig,
+    IndexShard,
+    exact_topk,
+    merge_topk,
+    search_candidates,
+    shard_of,
+)
+
+DIMS = 64
+VERSION = 1001
+A = "aaaaaaaa-0000-4000-8000-000000000000"
+B = "bbbbbbbb-0000-4000-8000-000000000000"
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
+
+
+class Gallery:
+    """Identities as random centres, faces and queries as noisy samples of them (cosine
+    within an identity ~0.7, between identities ~0), like face descriptors."""
+
+    def __init__(
+        self, identities: int, per_identity: int, seed: int = 1, first_id: int = 1
+    ) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.centres = unit(self.rng.standard_normal((identities, DIMS)))
+        self.identity = np.repeat(np.arange(identities), per_identity)
+        self.vectors = self.sample(self.identity)
+        self.face_ids = [
+            str(uuid.UUID(int=first_id + i, version=4)) for i in range(len(self.identity))
+        ]
+
+    def sample(self, identities: np.ndarray) -> np.ndarray:
+        noise = unit(self.rng.standard_normal((len(identities), DIMS)))
+        return unit(self.centres[identities] + 0.65 * noise)
+
+    def rows(self, account: str = A, **fields) -> list[FaceRow]:
+        return [
+            FaceRow(f, account, v, VERSION, T0 + timedelta(seconds=i), **fields)
+            for i, (f, v) in enumerate(zip(self.face_ids, self.vectors, strict=True))
+        ]
+
+
+def config(**overrides) -> IndexConfig:
+    return IndexConfig(**{"descriptor_version": VERSION, "dims": DIMS, **overrides})
+
+
+def ids(hits) -> list[str]:
+    return [h.face_id for h in hits]
+
+
+def test_exact_topk_orders_best_first_and_clamps_k():
+    candidates = unit(np.eye(4, DIMS, dtype=np.float32) + 0.01)
+    query = candidates[2:3] * 0.9 + candidates[1:2] * 0.1
+    scores, positions = exact_topk(query, candidates, 10)
+    assert positions.shape == (1, 4)
+    assert positions[0, :2].tolist() == [2, 1]
+    assert np.all(np.diff(scores[0]) <= 0)
+    assert search_candidates(query, candidates, ["a", "b", "c", "d"], 1) == [
+        [("c", pytest.approx(float(scores[0, 0])))]
+    ]
+
+
+def test_exact_search_finds_the_identity_and_matches_brute_force():
+    g = Gallery(200, 3)
+    shard = IndexShard(config(index="flat"))
+    shard.upsert(g.rows())
+    queries = g.sample(np.arange(0, 200, 7))
+    results = shard.search(A, queries, limit=5)
+    for q, hits in zip(queries, results, strict=True):
+        brute = np.argsort(-(g.vectors @ q))[:5]
+        assert ids(hits) == [g.face_ids[i] for i in brute]
+        assert [h.cosine for h in hits] == pytest.approx(
+            sorted(g.vectors @ q, reverse=True)[:5], abs=1e-5
+        )
+    assert all(
+        g.identity[g.face_ids.index(r[0].face_id)] == i
+        for i, r in zip(range(0, 200, 7), results, strict=True)
+    )
+
+
+@pytest.mark.parametrize("index_kind", ["ivf_sq8", "ivf"])
+def test_ivf_agrees_with_exact_on_top1(index_kind):
+    g = Gallery(3000, 3)
+    exact = IndexShard(config(index="flat"))
+    ivf = IndexShard(config(index=index_kind, exact_below=1000, nprobe=64))
+    exact.upsert(g.rows())
+    ivf.upsert(g.rows())
+    assert ivf.stats()["ivf_accounts"] == 1
+    queries = g.sample(np.arange(0, 3000, 15))
+    top_exact = [r[0].face_id for r in exact.search(A, queries, limit=1)]
+    top_ivf = [r[0].face_id for r in ivf.search(A, queries, limit=1)]
+    agreement = np.mean([a == b for a, b in zip(top_exact, top_ivf, strict=True)])
+    assert agreement >= 0.98
+
+
+def test_accounts_are_isolated():
+    g = Gallery(50, 2)
+    shard = IndexShard(config())
+    shard.upsert(g.rows(A))
+    other = Gallery(50, 2, seed=2, first_id=1000)
+    shard.upsert(other.rows(B))
+    for hits in shard.search(B, g.vectors[:10], limit=100):
+        assert set(ids(hits)) <= set(other.face_ids)
+        assert len(hits) == 100
+    assert shard.search("cccccccc-0000-4000-8000-000000000000", g.vectors[:1], limit=5) == [[]]
+    # Naming another account's faces does not reach them either.
+    filt = CandidateFilter(face_ids=tuple(g.face_ids[:5]))
+    assert shard.search(B, g.vectors[:1], filt, limit=5) == [[]]
+    assert ids(shard.search(A, g.vectors[:1], filt, limit=5)[0])[0] == g.face_ids[0]
+
+
+@pytest.mark.parametrize("index_kind", ["flat", "ivf", "ivf_sq8"])
+def test_filters(index_kind):
+    g = Gallery(1500, 2)
+    rows = g.rows()
+    rows = [
+        FaceRow(
+            r.face_id,
+            A,
+            r.descriptor,
+            VERSION,
+            r.create_time,
+            list_ids=("L-even",) if i % 2 == 0 else ("L-odd", "L-all"),
+            external_id=f"ext-{i % 10}",
+            user_data=f"person {i}",
+        )
+        for i, r in enumerate(rows)
+    ]
+    shard = IndexShard(config(index=index_kind, exact_below=500, nprobe=8))
+    shard.upsert(rows)
+    query = g.vectors[10:11]
+
+    def search(**f) -> list[str]:
+        return ids(shard.search(A, query, CandidateFilter(**f), limit=3000)[0])
+
+    def expect(predicate) -> set[str]:
+        return {r.face_id for i, r in enumerate(rows) if predicate(i, r)}
+
+    assert set(search(list_id="L-odd")) == expect(lambda i, r: i % 2 == 1)
+    assert search(list_id="no-such-list") == []
+    assert set(search(face_ids=(g.face_ids[3], g.face_ids[10], "x"))) == {
+        g.face_ids[3],
+        g.face_ids[10],
+    }
+    assert set(search(external_ids=("ext-3", "ext-4"))) == expect(lambda i, r: i % 10 in (3, 4))
+    assert set(search(external_ids=("ext-3",), list_id="L-odd")) == expect(lambda i, r: i % 10 == 3)
+    assert set(search(user_data="person 12")) == expect(lambda i, r: "person 12" in r.user_data)
+    gte, lt = T0 + timedelta(seconds=100), T0 + timedelta(seconds=200)
+    assert set(search(create_time__gte=gte, create_time__lt=lt)) == expect(
+        lambda i, r: gte <= r.create_time < lt
+    )
+    low, high = sorted(g.face_ids)[100], sorted(g.face_ids)[300]
+    assert set(search(face_id__gte=low, face_id__lt=high)) == expect(
+        lambda i, r: low <= r.face_id < high
+    )
+    # The best of a list is the exact best among the list's faces.
+    best = search(list_id="L-even")[0]
+    evens = [i for i in range(len(rows)) if i % 2 == 0]
+    assert best == g.face_ids[evens[int(np.argmax(g.vectors[evens] @ query[0]))]]
+
+
+def test_upsert_remove_and_relink():
+    g = Gallery(40, 2)
+    shard = IndexShard(config())
+    shard.upsert(g.rows())
+    target = g.face_ids[5]
+    assert ids(shard.search(A, g.vectors[5:6], limit=1)[0]) == [target]
+
+    moved = FaceRow(target, A, g.vectors[30], VERSION, T0, list_ids=("L",), user_data="moved")
+    shard.upsert([moved])
+    assert len(shard) == len(g.face_ids)
+    hit = shard.search(A, g.vectors[30:31], CandidateFilter(list_id="L"), limit=5)[0]
+    assert ids(hit) == [target] and hit[0].user_data == "moved" and hit[0].list_ids == ("L",)
+    assert target not in ids(shard.search(A, g.vectors[5:6], limit=1)[0])
+
+    shard.upsert([FaceRow(target, A, g.vectors[30], VERSION, T0)])  # unlinked from L
+    assert shard.search(A, g.vectors[30:31], CandidateFilter(list_id="L"), limit=5) == [[]]
+
+    assert shard.remove([target, "not-indexed"]) == 1
+    assert target not in ids(shard.search(A, g.vectors[30:31], limit=80)[0])
+    assert len(shard) == len(g.face_ids) - 1
+
+
+def test_removals_in_ivf_and_compaction():
+    g = Gallery(1500, 2)
+    shard = IndexShard(config(exact_below=500, nprobe=64))
+    shard.upsert(g.rows())
+    gone = g.face_ids[:2000]
+    shard.remove(gone)
+    stats = shard.stats()
+    assert stats["descriptors"] == 1000
+    assert stats["tombstones"] == 0  # dead rows outnumbered live ones: compacted
+    assert stats["ivf_accounts"] == 1
+    results = shard.search(A, g.vectors[:50], limit=10)
+    assert not set(gone) & {h.face_id for hits in results for h in hits}
+    kept = shard.search(A, g.vectors[2500:2501], limit=1)[0]
+    assert ids(kept) == [g.face_ids[2500]]
+
+
+def test_other_versions_are_not_indexed():
+    g = Gallery(10, 1)
+    shard = IndexShard(config())
+    rows = g.rows()
+    shard.upsert(
+        rows[:5] + [FaceRow(r.face_id, A, r.descriptor, VERSION + 1, T0) for r in rows[5:]]
+    )
+    assert len(shard) == 5
+    # A face whose descriptor of the configured version is replaced by another version leaves.
+    shard.upsert([FaceRow(rows[0].face_id, A, rows[0].descriptor, 52, T0)])
+    assert rows[0].face_id not in ids(shard.search(A, g.vectors[:1], limit=10)[0])
+    with pytest.raises(ValueError, match="dimensions"):
+        shard.upsert([FaceRow("x", A, np.ones(DIMS + 1, np.float32), VERSION, T0)])
+
+
+@pytest.mark.parametrize("index_kind", ["flat", "ivf_sq8"])
+def test_two_shards_give_the_same_topk_as_one(index_kind):
+    g = Gallery(1200, 3)
+    rows = g.rows(list_ids=("L",))
+    one = IndexShard(config(index="flat"))
+    one.upsert(rows)
+    shards = [IndexShard(config(index=index_kind, exact_below=100_000)) for _ in range(2)]
+    for s, shard in enumerate(shards):
+        shard.upsert([r for r in rows if shard_of(r.face_id, 2) == s])
+    assert 0 < len(shards[0]) < len(rows) and len(shards[0]) + len(shards[1]) == len(rows)
+    queries = g.sample(np.arange(0, 1200, 11))
+    filt = CandidateFilter(list_id="L")
+    alone = one.search(A, queries, filt, limit=10)
+    split = [s.search(A, queries, filt, limit=10) for s in shards]
+    for q in range(len(queries)):
+        merged = merge_topk([split[0][q], split[1][q]], 10)
+        assert ids(merged) == ids(alone[q])
+        assert [h.cosine for h in merged] == pytest.approx([h.cosine for h in alone[q]], abs=1e-6)
+
+
+def test_shard_of_is_stable_and_spreads():
+    ids_ = [str(uuid.UUID(int=i, version=4)) for i in range(1000)]
+    counts = np.bincount([shard_of(f, 4) for f in ids_], minlength=4)
+    assert counts.min() > 200
+    assert shard_of("5f1c7ae8-9d6c-4c8e-9c56-0d8b1c2d3e4f", 4) == shard_of(
+        "5f1c7ae8-9d6c-4c8e-9c56-0d8b1c2d3e4f", 4
+    )
+
+
+def test_config_refuses_unknown_keys():
+    with pytest.raises(ValueError, match="nprob"):
+        IndexConfig.from_mapping({"descriptor_version": 1, "nprob": 3})
+    with pytest.raises(ValueError):
+        IndexConfig(descriptor_version=1, index="hnsw")
