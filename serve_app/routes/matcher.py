@@ -11,7 +11,6 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.responses import Response
 
-from serve_app.errors import REQUIRED_PARAMS, LunaError
 from serve_app.estimators import FACE_DESCRIPTOR
 from serve_app.json_body import read_model
 from serve_app.matching.api import candidate_filter
@@ -184,8 +183,6 @@ async def _reference_vectors(
             vectors.append(reference.entity().decode(version, dims, f"references.{i}"))
         else:
             vectors.append(by_key[(reference.kind, reference.id.lower())])
-    if not vectors:
-        raise LunaError(REQUIRED_PARAMS, "references")
     return np.stack(vectors).astype(np.float32)
 
 
