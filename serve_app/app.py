@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from serve_app import protocol
 from serve_app.routes import (
+    accounts,
     attributes,
     detector,
     events,
@@ -36,6 +37,7 @@ ROUTERS = (
     faces.router,
     lists.router,
     events.router,
+    accounts.router,
 )
 
 

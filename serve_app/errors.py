@@ -108,3 +108,34 @@ class LunaError(Exception):
 # LUNA Events' code for a missing event.
 EVENT_NOT_FOUND = ErrorKind(23001, OBJECT_NOT_FOUND, "Event with id '{}' not found", 404)
 DYNAMIC_HANDLER_ONLY = ErrorKind(34007, "Forbidden", "Allowed use only dynamic handler", 403)
+
+# Authorization, as LUNA's API service answers it (codes 11063, 11065, 11069 of its list).
+AUTH_FAILED = ErrorKind(11065, "Unauthorized", "Authorization failed, {}", 401)
+ACCOUNT_QUERY_DENIED = ErrorKind(
+    11063,
+    "Forbidden",
+    "The query parameter account_id usage denied due to account restrictions",
+    403,
+)
+ACCOUNT_MISMATCH = ErrorKind(
+    11069,
+    "Forbidden",
+    "Account id specified in {} is different from requester account id, that is not "
+    "acceptable due to account/token visibility area restrictions",
+    403,
+)
+# ours: LUNA's 11059 names token permissions; here the account type decides.
+ADMIN_REQUIRED = ErrorKind(
+    11059, "Forbidden", "Request denied due to account restrictions, required '{}' for '{}'", 403
+)
+# ours: LUNA's Accounts service codes for these are not published.
+ACCOUNT_EXISTS = ErrorKind(12031, BAD_INPUT, "Account with {} '{}' already exists", 409)
+ACCOUNT_NOT_FOUND = ErrorKind(12013, OBJECT_NOT_FOUND, "Account with id '{}' not found", 404)
+TOKEN_NOT_FOUND = ErrorKind(12013, OBJECT_NOT_FOUND, "Token with id '{}' not found", 404)
+# Overload (serve_app.limits). A full ingress answers LUNA's 2, its code for a request that
+# could not be queued in time. ours: LUNA publishes no rate limit error; 9xxxx codes are this
+# service's own and appear in no LUNA list.
+QUEUE_FULL = ErrorKind(2, "Queue request timeout", "{}", 503)
+RATE_LIMITED = ErrorKind(
+    90001, "Too many requests", "Rate limit exceeded for {}: {} requests/s, burst {}", 429
+)

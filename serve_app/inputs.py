@@ -17,7 +17,9 @@ other images of the request are still processed.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -298,6 +300,53 @@ class _Budget:
             raise LunaError(BAD_INPUT_GENERIC, f"{url}: the request's images exceed the body limit")
 
 
+def refused_address(address: str) -> str | None:
+    """Why an image may not be fetched from ``address`` (None when it is a public one):
+    private, loopback, link-local, multicast, reserved or unspecified, also when written as an
+    IPv4-mapped IPv6 address."""
+    ip = ipaddress.ip_address(address.split("%")[0])  # a scope (fe80::1%eth0) names no host
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    for kind in ("unspecified", "loopback", "link_local", "multicast", "private", "reserved"):
+        if getattr(ip, f"is_{kind}"):
+            return kind.replace("_", "-")
+    if not ip.is_global:  # e.g. 100.64.0.0/10, carrier-grade NAT
+        return "non-public"
+    return None
+
+
+async def resolve(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to (itself, when it is an address)."""
+    try:
+        return [str(ipaddress.ip_address(host))]
+    except ValueError:
+        pass
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+async def _public_address(url: httpx.URL, allow_private: bool) -> str:
+    """An address of ``url``'s host to connect to, once every address it resolves to is
+    checked: one non-public address refuses the URL (unless ``allow_private``), as a host
+    could otherwise answer a private address to the connection and a public one to us."""
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        addresses = await resolve(url.host, port)
+    except OSError as exc:
+        raise LunaError(BAD_INPUT_GENERIC, f"cannot resolve host {url.host!r}: {exc}") from exc
+    if not addresses:
+        raise LunaError(BAD_INPUT_GENERIC, f"host {url.host!r} has no address")
+    if not allow_private:
+        for address in addresses:
+            if why := refused_address(address):
+                raise LunaError(
+                    BAD_INPUT_GENERIC,
+                    f"host {url.host!r} resolves to a {why} address ({address}); "
+                    "set image_urls.allow_private to fetch from it",
+                )
+    return addresses[0]
+
+
 async def _download(
     client: httpx.AsyncClient, url: str, limit: int, settings: ImageUrlSettings, budget: _Budget
 ) -> bytes:
@@ -309,8 +358,18 @@ async def _download(
         raise LunaError(BAD_INPUT_GENERIC, f"unsupported url scheme in {url!r}")
     if settings.allowed_hosts and parsed.host not in settings.allowed_hosts:
         raise LunaError(BAD_INPUT_GENERIC, f"host {parsed.host!r} is not allowed")
+    address = await _public_address(parsed, settings.allow_private)
+    # Connect to the address just checked, not to whatever a second lookup returns (DNS
+    # rebinding); the server still sees its host name in Host and in TLS (SNI and the
+    # certificate check).
+    pinned = parsed.copy_with(host=address)
     try:
-        async with client.stream("GET", parsed) as response:
+        async with client.stream(
+            "GET",
+            pinned,
+            headers={"Host": parsed.netloc.decode("ascii")},
+            extensions={"sni_hostname": parsed.host},
+        ) as response:
             if response.status_code != 200:
                 raise LunaError(BAD_INPUT_GENERIC, f"{url} answered {response.status_code}")
             data = bytearray()

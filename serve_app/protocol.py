@@ -1,5 +1,7 @@
 """LUNA's HTTP conventions: request ids, account ids, error bodies, JSON or msgpack bodies,
-content negotiation, one form of each path, and the request body limit."""
+content negotiation, one form of each path, and the request body limit; :func:`install`
+also puts credentials (serve_app.auth) and overload bounds (serve_app.limits) in front of
+every route."""
 
 from __future__ import annotations
 
@@ -20,9 +22,11 @@ from starlette.middleware import Middleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from serve_app.auth import Authenticator, AuthMiddleware, principal_of
 from serve_app.errors import (
     ACCOUNT_ID_BAD,
     ACCOUNT_ID_REQUIRED,
+    ACCOUNT_MISMATCH,
     BAD_INPUT_GENERIC,
     BAD_QUERY,
     BODY_TOO_LARGE,
@@ -33,6 +37,7 @@ from serve_app.errors import (
     ErrorKind,
     LunaError,
 )
+from serve_app.limits import ConcurrencyLimitMiddleware, RateLimitMiddleware
 from serve_app.settings import LimitSettings
 
 log = logging.getLogger(__name__)
@@ -210,14 +215,30 @@ def proxy_middlewares() -> list[Middleware]:
 
 
 def account_id(request: Request) -> str:
-    """The ``Luna-Account-Id`` header, required and in UUID format."""
-    value = request.headers.get(ACCOUNT_ID_HEADER)
-    if value is None or not value.strip():
+    """The request's account: the authenticated one when the request carries credentials
+    (a ``Luna-Account-Id`` naming another account is refused with LUNA's 11069), else the
+    ``Luna-Account-Id`` header, required and in UUID format."""
+    found = optional_account_id(request)
+    if found is None:
         raise LunaError(ACCOUNT_ID_REQUIRED)
-    value = value.strip().lower()
-    if not UUID_PATTERN.match(value):
-        raise LunaError(ACCOUNT_ID_BAD)
-    return value
+    return found
+
+
+def optional_account_id(request: Request) -> str | None:
+    """The request's account as :func:`account_id` finds it, or None when the request names
+    none (no credentials and no ``Luna-Account-Id``)."""
+    value = request.headers.get(ACCOUNT_ID_HEADER)
+    named = None
+    if value is not None and value.strip():
+        named = value.strip().lower()
+        if not UUID_PATTERN.match(named):
+            raise LunaError(ACCOUNT_ID_BAD)
+    principal = principal_of(request.scope)
+    if principal is None:
+        return named
+    if named is not None and named != principal.account_id:
+        raise LunaError(ACCOUNT_MISMATCH, "Luna-Account-Id header")
+    return principal.account_id
 
 
 def _accept_ranges(accept: str) -> list[tuple[str, float, int]]:
@@ -297,7 +318,25 @@ def error_from(exc: LunaError) -> Response:
 
 
 def install(app: FastAPI) -> None:
-    """Add the middleware and LUNA's error bodies for every kind of failure to ``app``."""
+    """Add the middlewares and LUNA's error bodies for every kind of failure to ``app``.
+
+    Outermost first: the protocol (request ids, error bodies), the bound on requests in work
+    (before anything costs work, a password hash included), authentication (its
+    :class:`Authenticator` is ``app.state.authenticator``), then the per-account rate limit,
+    which needs the authenticated account. The settings are those of ``app.state.services``.
+    """
+    services = app.state.services
+    limits = services.settings.limits
+    authenticator = Authenticator(services.settings.auth, services)
+    app.state.authenticator = authenticator
+    # add_middleware puts each one outside those added before it.
+    if limits.rate_limit_rps > 0:
+        app.add_middleware(
+            RateLimitMiddleware, rate=limits.rate_limit_rps, burst=limits.rate_limit_burst
+        )
+    app.add_middleware(AuthMiddleware, authenticator=authenticator)
+    if limits.max_concurrent_requests > 0:
+        app.add_middleware(ConcurrencyLimitMiddleware, limit=limits.max_concurrent_requests)
     app.add_middleware(LunaProtocolMiddleware)
 
     @app.exception_handler(LunaError)

@@ -1,7 +1,8 @@
 """Service settings: the application ``args`` of serve_config.yaml, plus environment overrides.
 
 Environment variables win over the file so that one config serves many machines:
-``LUNA_DATA_DIR``, ``LUNA_MODELS_DIR`` and ``LUNA_DATABASE_URL``.
+``LUNA_DATA_DIR``, ``LUNA_MODELS_DIR``, ``LUNA_DATABASE_URL``, and for authentication
+``LUNA_AUTH_ENABLED``, ``LUNA_ADMIN_LOGIN`` and ``LUNA_ADMIN_PASSWORD``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from models import paths
 from serve_app.images import ImageLimits
@@ -42,6 +43,12 @@ class LimitSettings(_Strict):
     max_image_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(default=50_000_000, ge=1)
     max_image_side: int = Field(default=16384, ge=16)
+    # Overload bounds (serve_app.limits); 0 turns each off. Requests one account may make per
+    # second on one ingress replica, and how many it may make at once above that rate.
+    rate_limit_rps: float = Field(default=0.0, ge=0)
+    rate_limit_burst: int = Field(default=0, ge=0)  # 0: one second's worth of requests
+    # Requests one ingress replica works on at once; more get 503 at once instead of queueing.
+    max_concurrent_requests: int = Field(default=0, ge=0)
 
     def image_limits(self) -> ImageLimits:
         """The per-image part of the limits."""
@@ -55,6 +62,37 @@ class ImageUrlSettings(_Strict):
     enabled: bool = False
     timeout_s: float = Field(default=10.0, gt=0)
     allowed_hosts: list[str] = Field(default_factory=list)
+    # Private, loopback, link-local, multicast and other non-public addresses are refused
+    # (every address the host resolves to is checked) unless this is on.
+    allow_private: bool = False
+
+
+class AuthSettings(_Strict):
+    """Credentials (serve_app.auth, docs/auth.md). Off: the ``Luna-Account-Id`` header names
+    the account, as LUNA's header authorization does; credentials a request carries still
+    bind it. On: every request but the service routes needs Basic or Bearer credentials.
+
+    The first admin account comes from ``admin_login``/``admin_password``
+    (``LUNA_ADMIN_LOGIN``/``LUNA_ADMIN_PASSWORD``), created when missing."""
+
+    enabled: bool = False
+    admin_login: str | None = None
+    admin_password: str | None = None
+    admin_account_id: str | None = None  # default: a new id when the admin is first created
+    # How long a verified credential is trusted without asking the database (and, for Basic,
+    # without the deliberately slow password hash); a removed token or account may still work
+    # on a replica for this long.
+    credential_cache_s: float = Field(default=5.0, ge=0)
+
+    @model_validator(mode="after")
+    def _admin_complete(self) -> AuthSettings:
+        if bool(self.admin_login) != bool(self.admin_password):
+            raise ValueError("auth: set both admin_login and admin_password, or neither")
+        if self.admin_password is not None and len(self.admin_password) < 8:
+            raise ValueError("auth: admin_password needs at least 8 characters")
+        if self.admin_login is not None and (":" in self.admin_login or not self.admin_login):
+            raise ValueError("auth: admin_login cannot contain ':'")
+        return self
 
 
 class Settings(_Strict):
@@ -74,6 +112,7 @@ class Settings(_Strict):
     models: dict[str, dict[str, Any]] = Field(default_factory=dict)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     image_urls: ImageUrlSettings = Field(default_factory=ImageUrlSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
 
     @classmethod
     def from_args(
@@ -88,6 +127,7 @@ class Settings(_Strict):
             "database_url": environ.get("LUNA_DATABASE_URL"),
         }
         data.update({key: value for key, value in env.items() if value})
+        data["auth"] = _auth_from_env(dict(data.get("auth") or {}), environ)
         settings = cls.model_validate(data)
         settings.data_dir = settings.data_dir.expanduser().resolve()
         if settings.models_dir is not None:
@@ -117,6 +157,21 @@ class Settings(_Strict):
     def public_view(self) -> dict[str, Any]:
         """The settings as JSON, with passwords, tokens and secrets hidden."""
         return hide_secrets(self.model_dump(mode="json"))
+
+
+def _auth_from_env(auth: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """``auth`` with ``LUNA_AUTH_ENABLED`` (1/true/0/false) and the admin's credentials from
+    the environment, where they are set (secrets belong in the environment, not the file)."""
+    enabled = (environ.get("LUNA_AUTH_ENABLED") or "").strip().lower()
+    if enabled:
+        if enabled not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            raise ValueError(f"LUNA_AUTH_ENABLED={enabled!r}: use 1/true or 0/false")
+        auth["enabled"] = enabled in ("1", "true", "yes", "on")
+    names = {"admin_login": "LUNA_ADMIN_LOGIN", "admin_password": "LUNA_ADMIN_PASSWORD"}
+    for key, name in names.items():
+        if environ.get(name):
+            auth[key] = environ[name]
+    return auth
 
 
 _SECRET_KEY = re.compile(r"pass(word)?|secret|token|api_?key|credential", re.IGNORECASE)

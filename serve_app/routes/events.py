@@ -21,7 +21,7 @@ from serve_app.errors import (
 )
 from serve_app.notifications import Subscription
 from serve_app.protocol import respond
-from serve_app.routes.deps import AccountScope, Page, ServicesDep
+from serve_app.routes.deps import AccountFilter, AccountScope, Page, ServicesDep
 from serve_app.storage.events import EventFilters, EventStore
 from serve_app.storage.tables import Event
 from serve_app.views import timestamp
@@ -54,13 +54,13 @@ def stored_event(row: Event) -> dict[str, Any]:
 @router.get("/1/events", summary="get events")
 async def list_events(
     request: Request,
-    account_id: AccountScope,
+    account_id: AccountFilter,
     services: ServicesDep,
     page: Annotated[Page, Query()],
     filters: Annotated[EventFilters, Query()],
 ) -> Response:
-    """One page of the account's events matching the filters, newest first, and how many
-    match in all."""
+    """One page of the account's events (every account's when none is named) matching the
+    filters, newest first, and how many match in all."""
     async with services.transaction() as session:
         store = EventStore(session, account_id)
         rows = await store.find(filters, page.offset, page.page_size)

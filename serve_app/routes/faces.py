@@ -18,7 +18,7 @@ from serve_app.json_body import read_model
 from serve_app.openapi_docs import json_body
 from serve_app.policies import Uuid
 from serve_app.protocol import created, respond
-from serve_app.routes.deps import AccountId, AccountScope, Page, ServicesDep
+from serve_app.routes.deps import AccountFilter, AccountId, AccountScope, Page, ServicesDep
 from serve_app.routes.stored import ObjectId
 from serve_app.storage.lists import FaceStore
 
@@ -58,12 +58,13 @@ async def post_face(request: Request, account_id: AccountId, services: ServicesD
 @router.get("/1/faces", summary="get faces")
 async def list_faces(
     request: Request,
-    account_id: AccountScope,
+    account_id: AccountFilter,
     services: ServicesDep,
     page: Annotated[Page, Query()],
     filters: Annotated[FaceFilters, Query()],
 ) -> Response:
-    """One page of the account's faces (of one list, or one external id), newest first."""
+    """One page of the account's faces (every account's when none is named; of one list, or
+    one external id), newest first."""
     async with services.transaction() as session:
         faces = FaceStore(session, account_id)
         rows = await faces.find(filters.list_id, filters.external_id, page.offset, page.page_size)

@@ -16,7 +16,7 @@ from serve_app.openapi_docs import json_body
 from serve_app.pipeline.plan import check_policies
 from serve_app.policies import Policies
 from serve_app.protocol import created, respond
-from serve_app.routes.deps import AccountId, AccountScope, Page, ServicesDep
+from serve_app.routes.deps import AccountFilter, AccountId, AccountScope, Page, ServicesDep
 from serve_app.routes.stored import DescribedBody, DescriptionFilter, ObjectId, Stored
 from serve_app.services import Services
 from serve_app.storage.handlers import HandlerStore
@@ -86,12 +86,13 @@ async def create_handler(
 @router.get("/1/handlers", summary="get handlers")
 async def list_handlers(
     request: Request,
-    account_id: AccountScope,
+    account_id: AccountFilter,
     services: ServicesDep,
     page: Annotated[Page, Query()],
     filters: Annotated[HandlerFilters, Query()],
 ) -> Response:
-    """One page of the account's handlers, newest first."""
+    """One page of the account's handlers (every account's when none is named), newest
+    first."""
     async with services.transaction() as session:
         rows = await HandlerStore(session, account_id).find(
             filters.description, filters.is_dynamic, page.offset, page.page_size
@@ -102,11 +103,12 @@ async def list_handlers(
 @router.get("/1/handlers/count", summary="get handler count")
 async def count_handlers(
     request: Request,
-    account_id: AccountScope,
+    account_id: AccountFilter,
     services: ServicesDep,
     filters: Annotated[HandlerFilters, Query()],
 ) -> Response:
-    """How many handlers the account has (matching the filters)."""
+    """How many handlers the account has (every account, when none is named) matching the
+    filters."""
     async with services.transaction() as session:
         count = await HandlerStore(session, account_id).count(
             filters.description, filters.is_dynamic

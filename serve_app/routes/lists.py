@@ -15,7 +15,7 @@ from serve_app.json_body import read_model
 from serve_app.openapi_docs import json_body
 from serve_app.policies import Uuid
 from serve_app.protocol import created, respond
-from serve_app.routes.deps import AccountId, AccountScope, Page, ServicesDep
+from serve_app.routes.deps import AccountFilter, AccountId, AccountScope, Page, ServicesDep
 from serve_app.routes.stored import ObjectId
 from serve_app.storage.lists import ListStore
 
@@ -55,12 +55,12 @@ async def post_list(request: Request, account_id: AccountId, services: ServicesD
 @router.get("/1/lists", summary="get lists")
 async def list_lists(
     request: Request,
-    account_id: AccountScope,
+    account_id: AccountFilter,
     services: ServicesDep,
     page: Annotated[Page, Query()],
     filters: Annotated[ListFilters, Query()],
 ) -> Response:
-    """One page of the account's lists, newest first."""
+    """One page of the account's lists (every account's when none is named), newest first."""
     async with services.transaction() as session:
         lists = ListStore(session, account_id)
         rows = await lists.find(filters.user_data, page.offset, page.page_size)

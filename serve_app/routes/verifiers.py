@@ -14,7 +14,7 @@ from serve_app.json_body import read_model
 from serve_app.openapi_docs import json_body
 from serve_app.policies import VerifierPolicies
 from serve_app.protocol import created, respond
-from serve_app.routes.deps import AccountId, AccountScope, Page, ServicesDep
+from serve_app.routes.deps import AccountFilter, AccountId, AccountScope, Page, ServicesDep
 from serve_app.routes.stored import DescribedBody, DescriptionFilter, ObjectId, Stored
 from serve_app.storage.handlers import VerifierStore
 
@@ -50,12 +50,13 @@ async def create_verifier(
 @router.get("/1/verifiers", summary="get verifiers")
 async def list_verifiers(
     request: Request,
-    account_id: AccountScope,
+    account_id: AccountFilter,
     services: ServicesDep,
     page: Annotated[Page, Query()],
     filters: Annotated[DescriptionFilter, Query()],
 ) -> Response:
-    """One page of the account's verifiers, newest first."""
+    """One page of the account's verifiers (every account's when none is named), newest
+    first."""
     async with services.transaction() as session:
         rows = await VerifierStore(session, account_id).find(
             filters.description, page.offset, page.page_size
@@ -66,11 +67,12 @@ async def list_verifiers(
 @router.get("/1/verifiers/count", summary="count verifiers")
 async def count_verifiers(
     request: Request,
-    account_id: AccountScope,
+    account_id: AccountFilter,
     services: ServicesDep,
     filters: Annotated[DescriptionFilter, Query()],
 ) -> Response:
-    """How many verifiers the account has (matching the filter)."""
+    """How many verifiers the account has (every account, when none is named) matching the
+    filter."""
     async with services.transaction() as session:
         count = await VerifierStore(session, account_id).count(filters.description)
     return respond(request, {"verifiers_count": count})

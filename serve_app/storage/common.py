@@ -21,7 +21,7 @@ def like(text: str) -> str:
 
 
 class AccountStore(Generic[Row]):
-    """Rows of one table that belong to one account.
+    """Rows of one table that belong to one account (or, for lists and counts, to all).
 
     Every read, update and delete a store makes goes through :meth:`_visible`, so no query
     can forget the account: an object of another account is, to this store, no object.
@@ -31,7 +31,9 @@ class AccountStore(Generic[Row]):
 
     model: ClassVar[type[Base]]
 
-    def __init__(self, session: AsyncSession, account_id: str) -> None:
+    def __init__(self, session: AsyncSession, account_id: str | None) -> None:
+        """``account_id`` None means every account: only for list and count reads (through
+        :meth:`_select`); anything that reads one object or changes state refuses it."""
         self.session = session
         self.account_id = account_id
 
@@ -42,9 +44,18 @@ class AccountStore(Generic[Row]):
 
     def _visible(self) -> list[ColumnElement[bool]]:
         """Conditions a row must meet for this store to see it."""
+        if self.account_id is None:
+            return []
         return [self.model.account_id == self.account_id]
 
+    def _owner(self) -> str:
+        """The store's account; a store of all accounts cannot name one object or write."""
+        if self.account_id is None:
+            raise ValueError(f"{type(self).__name__} of all accounts is for lists and counts")
+        return self.account_id
+
     def _one(self, object_id: str) -> list[ColumnElement[bool]]:
+        self._owner()
         return [self.key == object_id, *self._visible()]
 
     def _select(self) -> Select:
@@ -57,7 +68,7 @@ class AccountStore(Generic[Row]):
 
     def _new(self, **fields: Any) -> Row:
         """A new row of this account under a fresh id, not yet added to the session."""
-        return self.model(**{self.key.key: str(uuid.uuid4())}, account_id=self.account_id, **fields)
+        return self.model(**{self.key.key: str(uuid.uuid4())}, account_id=self._owner(), **fields)
 
     async def _insert(self, **fields: Any) -> Row:
         """A new row of this account under a fresh id, flushed."""
@@ -84,6 +95,7 @@ class AccountStore(Generic[Row]):
 
     async def get_many(self, object_ids: Iterable[str]) -> list[Row]:
         """The rows of ``object_ids`` this store sees (in no particular order)."""
+        self._owner()
         wanted = list(dict.fromkeys(object_ids))
         if not wanted:
             return []
@@ -92,6 +104,7 @@ class AccountStore(Generic[Row]):
 
     async def missing(self, object_ids: Iterable[str]) -> list[str]:
         """Those of ``object_ids`` (first occurrence order) this store does not see."""
+        self._owner()
         wanted = list(dict.fromkeys(object_ids))
         if not wanted:
             return []

@@ -153,17 +153,24 @@ class EventFilters(BaseModel):
 
 
 class EventStore:
-    """The events of one account, in one session."""
+    """The events of one account, in one session. With ``account_id`` None, the events of
+    every account, for :meth:`find` and :meth:`count` only."""
 
-    def __init__(self, session: AsyncSession, account_id: str) -> None:
+    def __init__(self, session: AsyncSession, account_id: str | None) -> None:
         self.session = session
         self.account_id = account_id
 
+    def _owner(self) -> str:
+        if self.account_id is None:
+            raise ValueError("an EventStore of all accounts is for finds and counts")
+        return self.account_id
+
     async def create_many(self, events: Sequence[NewEvent]) -> None:
         """Insert ``events`` (all of this account) and their tags, in the session's transaction."""
+        owner = self._owner()
         if not events:
             return
-        if stray := [e.event_id for e in events if e.account_id != self.account_id]:
+        if stray := [e.event_id for e in events if e.account_id != owner]:
             raise ValueError(f"events {stray} belong to another account than {self.account_id}")
         # Executemany inserts: one round trip per table, whatever the batch size.
         await self.session.execute(insert(Event), [e.row() for e in events])
@@ -175,11 +182,13 @@ class EventStore:
 
     async def get(self, event_id: str) -> Event | None:
         """The event, if it exists in this account."""
-        query = select(Event).where(Event.event_id == event_id, Event.account_id == self.account_id)
+        query = select(Event).where(Event.event_id == event_id, Event.account_id == self._owner())
         return (await self.session.execute(query)).scalar_one_or_none()
 
     def _query(self, filters: EventFilters) -> Select:
-        query = select(Event).where(Event.account_id == self.account_id)
+        query = select(Event)
+        if self.account_id is not None:
+            query = query.where(Event.account_id == self.account_id)
         equal = {
             Event.handler_id: filters.handler_id,
             Event.external_id: filters.external_id,

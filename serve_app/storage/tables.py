@@ -205,3 +205,33 @@ Index("ix_event_tags_tag", EventTag.tag, EventTag.event_id)
 Index("ix_faces_account_create", Face.account_id, Face.create_time)
 Index("ix_handlers_account_create", Handler.account_id, Handler.create_time)
 Index("ix_verifiers_account_create", Verifier.account_id, Verifier.create_time)
+
+
+class Account(Base):
+    """A login that requests can authenticate as (serve_app.auth). ``account_id`` is the
+    account its objects belong to, as with ``Luna-Account-Id``; the password is kept only
+    as a salted scrypt hash."""
+
+    __tablename__ = "accounts"
+    account_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    login: Mapped[str] = mapped_column(String(128), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    account_type: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(String(128), default="")
+    create_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_update_time: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AccountToken(Base):
+    """A bearer token of an account: only the SHA-256 of the token is kept (the token is 256
+    random bits, so a fast hash cannot be reversed), looked up by that hash."""
+
+    __tablename__ = "account_tokens"
+    token_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    account_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("accounts.account_id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str] = mapped_column(String(128), default="")
+    create_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    expiration_time: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
