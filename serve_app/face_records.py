@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,7 +33,7 @@ from serve_app.policies import Uuid
 from serve_app.storage.attributes import AttributeStore
 from serve_app.storage.lists import FaceStore, ListStore
 from serve_app.storage.store import Storage
-from serve_app.storage.tables import Face
+from serve_app.storage.tables import Face, ListFace
 
 
 class DescriptorInput(BaseModel):
@@ -242,12 +243,15 @@ async def link_faces(
         raise LunaError(SOME_NOT_FOUND, "faces or list") from exc
 
 
-async def remove_list(storage: Storage, account_id: str, list_id: str) -> None:
-    """Remove the list. Its faces stay, but leave it: that changes them too, so the list's
-    removal belongs with the other changes to faces."""
+async def remove_list(storage: Storage, account_id: str, list_id: str) -> list[str]:
+    """Remove the list; returns the faces that were in it. They stay, but leave it: that
+    changes them too, so the list's removal belongs with the other changes to faces."""
     async with storage.database.transaction() as session:
+        members = await session.execute(select(ListFace.face_id).where(ListFace.list_id == list_id))
+        face_ids = list(members.scalars())
         if not await ListStore(session, account_id).remove(list_id):
             raise LunaError(LIST_NOT_FOUND, list_id)
+    return face_ids
 
 
 class UpgradeData(BaseModel):

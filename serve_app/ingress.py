@@ -18,10 +18,15 @@ class Ingress:
     """Routes HTTP requests; reaches the estimators through the handles it is bound to."""
 
     def __init__(
-        self, settings: dict[str, Any], deployment: dict[str, Any], handles: dict[str, Any]
+        self,
+        settings: dict[str, Any],
+        deployment: dict[str, Any],
+        handles: dict[str, Any],
+        matcher_shards: list[Any],
     ) -> None:
         parsed = Settings.from_args(settings)
-        self.services = Services(parsed, Estimators(parsed, handles), deployment)
+        estimators = Estimators(parsed, handles)
+        self.services = Services(parsed, estimators, deployment, matcher_shards)
 
     def __serve_build_asgi_app__(self) -> Any:
         return create_app(self.services)

@@ -21,6 +21,7 @@ import yaml
 
 from models import paths
 from models import provision as provisioning
+from serve_app.settings import LimitSettings
 
 
 def effective_config(config: dict[str, Any], host: str | None, port: int | None) -> dict[str, Any]:
@@ -47,6 +48,12 @@ def effective_config(config: dict[str, Any], host: str | None, port: int | None)
     return config
 
 
+def max_body_bytes(config: dict[str, Any]) -> int:
+    """The body limit of the config's application (its ``limits.max_body_bytes``)."""
+    args = next(iter(config.get("applications") or [{}])).get("args") or {}
+    return LimitSettings.model_validate(args.get("limits") or {}).max_body_bytes
+
+
 def main(argv: list[str] | None = None) -> int:
     """Provision, write the effective config, and replace this process with ``serve run``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -69,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     run_config.parent.mkdir(parents=True, exist_ok=True)
     run_config.write_text(yaml.safe_dump(config, sort_keys=False))
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    # Ray's HTTP proxy buffers whole bodies before the app sees them: refuse oversized ones
+    # there, at the configured limit, so they cost neither the proxy's nor the ingress's memory.
+    os.environ["RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH"] = "serve_app.protocol:proxy_middlewares"
+    os.environ["LUNA_MAX_BODY_BYTES"] = str(max_body_bytes(config))
     http = config["http_options"]
     print(f"starting Ray Serve on http://{http.get('host')}:{http.get('port')} ({run_config})")
     serve = Path(sys.executable).with_name("serve")

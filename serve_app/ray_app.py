@@ -8,8 +8,10 @@ import ray
 from ray.serve import Application
 
 from deployments.estimator import estimator_app
+from deployments.matcher import MatcherShard
 from serve_app.estimators import build_estimator
 from serve_app.ingress import Ingress
+from serve_app.matching import load_pages, shard_name
 from serve_app.settings import Settings
 
 
@@ -23,9 +25,31 @@ def deployed_estimators(settings: Settings) -> list[str]:
     ]
 
 
+def matcher_shards(settings: Settings) -> list[Application]:
+    """One deployment per matcher shard (``matcher_shard_<i>``), each bound to the loader it
+    builds its index with and its own settings; none without a descriptor model."""
+    if settings.estimator("face_descriptor") is None:
+        return []
+    model = build_estimator(settings, "face_descriptor")
+    count = settings.matcher.shards
+    payload = settings.matcher.shard_settings(
+        settings.resolved_database_url, model.descriptor_version, model.descriptor_size
+    )
+    return [
+        MatcherShard.options(name=shard_name(index)).bind(load_pages, index, count, payload)
+        for index in range(count)
+    ]
+
+
+def deployment_names(settings: Settings) -> set[str]:
+    """The deployments the application has: a config must configure exactly these."""
+    shards = settings.matcher.shards if settings.estimator("face_descriptor") else 0
+    return {"Ingress", *deployed_estimators(settings), *(shard_name(i) for i in range(shards))}
+
+
 def build_app(args: dict[str, Any]) -> Application:
     """Bind the ingress to one deployment per deployed estimator, each given only its own
-    settings and named after its config key."""
+    settings and named after its config key, and to the matcher's shards."""
     settings = Settings.from_args(args)
     if settings.require_gpu:
         _check_gpu()
@@ -45,7 +69,9 @@ def build_app(args: dict[str, Any]) -> Application:
         "ray_version": ray.__version__,
         "estimators": sorted(handles),
     }
-    return Ingress.bind(settings.model_dump(mode="json"), deployment, handles)
+    shards = matcher_shards(settings)
+    deployment["matcher_shards"] = len(shards)
+    return Ingress.bind(settings.model_dump(mode="json"), deployment, handles, shards)
 
 
 def _check_gpu() -> None:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from models import paths
 from serve_app.images import ImageLimits
+from serve_app.matching.settings import MatcherSettings
 
 
 class _Strict(BaseModel):
@@ -112,6 +113,7 @@ class Settings(_Strict):
     models: dict[str, dict[str, Any]] = Field(default_factory=dict)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     image_urls: ImageUrlSettings = Field(default_factory=ImageUrlSettings)
+    matcher: MatcherSettings = Field(default_factory=MatcherSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
 
     @classmethod

@@ -52,6 +52,7 @@ async def post_face(request: Request, account_id: AccountId, services: ServicesD
         extractor = services.estimators.adapter(FACE_DESCRIPTOR)
         known[extractor.descriptor_version] = extractor.descriptor_size
     face = await face_records.create_face(storage, account_id, body, known)
+    await services.faces_changed(account_id, [face.face_id])
     return created(request, "face_id", face.face_id, "faces")
 
 
@@ -95,6 +96,7 @@ async def patch_face(
     await face_records.update_face(
         storage, account_id, face_id, **body.model_dump(exclude_none=True)
     )
+    await services.faces_changed(account_id, [face_id])
     return Response(status_code=204)
 
 
@@ -104,6 +106,7 @@ async def remove_face(
 ) -> Response:
     """Remove the face, its descriptors and its list links."""
     await face_records.remove_face(await services.storage.ready(), account_id, face_id)
+    await services.faces_changed(account_id, [face_id])
     return Response(status_code=204)
 
 

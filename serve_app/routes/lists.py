@@ -95,6 +95,7 @@ async def link_faces(
     body = await read_model(request, ListLinks)
     storage = await services.storage.ready()
     await face_records.link_faces(storage, account_id, list_id, body.action, body.face_ids)
+    await services.faces_changed(account_id, body.face_ids)
     return Response(status_code=204)
 
 
@@ -103,5 +104,6 @@ async def remove_list(
     list_id: ObjectId, account_id: AccountScope, services: ServicesDep
 ) -> Response:
     """Remove the list; its faces stay."""
-    await face_records.remove_list(await services.storage.ready(), account_id, list_id)
+    members = await face_records.remove_list(await services.storage.ready(), account_id, list_id)
+    await services.faces_changed(account_id, members)
     return Response(status_code=204)

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from ray.serve.schema import ServeDeploySchema
 
-from serve_app.ray_app import deployed_estimators
+from serve_app.ray_app import deployment_names
 from serve_app.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,7 +27,7 @@ def test_profile_is_a_valid_serve_config_for_our_app(profile):
     assert app["import_path"] == "serve_app.ray_app:build_app"
     settings = Settings.from_args(app["args"])  # the app's own settings validate too
     deployments = {d["name"]: d for d in app["deployments"]}
-    assert set(deployments) == {"Ingress", *deployed_estimators(settings)}
+    assert set(deployments) == deployment_names(settings)
     detector = deployments["face_detector"]
     # Ray's default of 5 would cap batches at 5.
     assert detector["max_ongoing_requests"] >= 2 * detector["user_config"]["max_batch_size"]
@@ -75,4 +75,4 @@ def test_kuberay_manifest_carries_a_valid_config_for_every_deployment():
     [app] = config["applications"]
     settings = Settings.from_args(app["args"])
     names = {d["name"] for d in app["deployments"]}
-    assert names == {"Ingress", *deployed_estimators(settings)}
+    assert names == deployment_names(settings)
