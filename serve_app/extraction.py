@@ -10,20 +10,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import update
 
 from models import descriptor_format
 from models.face.age_gender import AgeGender
 from models.face.arcface import Descriptor
 from models.face.face_align import WARP_SIZE
 from serve_app import aggregation
+from serve_app.errors import BAD_INPUT_GENERIC, BAD_QUERY, EVENT_NOT_FOUND, LunaError
 from serve_app.estimators import Estimators
 from serve_app.faces import Face, ImageResult
 from serve_app.pipeline.extract import extract
 from serve_app.pipeline.plan import FACE_WARP, Plan
+from serve_app.policies import Uuid
 from serve_app.samples import load_face_samples
 from serve_app.storage.attributes import AttributeStore
+from serve_app.storage.events import EventStore
 from serve_app.storage.store import Storage
-from serve_app.storage.tables import Attribute
+from serve_app.storage.tables import Attribute, Event
 
 WARP_BOX = np.array([0, 0, WARP_SIZE, WARP_SIZE], dtype=np.float32)
 
@@ -58,8 +63,7 @@ async def extract_from_samples(
     ]
     await extract(estimators, results, plan)
     return [
-        Extracted([r.filename], r.faces[0].descriptor, r.faces[0].basic_attributes)
-        for r in results
+        Extracted([r.filename], r.faces[0].descriptor, r.faces[0].basic_attributes) for r in results
     ]
 
 
@@ -92,11 +96,68 @@ async def store_attributes(
                 descriptor=descriptor_format.raw(r.descriptor.vector) if r.descriptor else None,
                 descriptor_version=r.descriptor.version if r.descriptor else None,
                 descriptor_score=r.descriptor.score if r.descriptor else None,
-                basic_attributes=(
-                    r.basic_attributes.rounded() if r.basic_attributes else None
-                ),
+                basic_attributes=(r.basic_attributes.rounded() if r.basic_attributes else None),
                 samples=r.samples,
                 ttl_s=ttl_s,
             )
             for r in results
         ]
+
+
+class EventUpgradeData(BaseModel):
+    """What to recompute for an event, from its face samples."""
+
+    model_config = ConfigDict(extra="forbid")
+    face_descriptor: int = Field(1, ge=0, le=1)
+
+
+class EventUpgradeInput(BaseModel):
+    """``POST /1/extractor/upgrade`` body in its event form."""
+
+    model_config = ConfigDict(extra="forbid")
+    event_id: Uuid
+    upgrade_data: EventUpgradeData = Field(default_factory=EventUpgradeData)
+
+
+async def upgrade_event(
+    estimators: Estimators, storage: Storage, account_id: str, body: EventUpgradeInput
+) -> Extracted:
+    """Give a stored event the configured model's descriptor, extracted again from the face
+    samples it recorded (one descriptor for all of them), so that it can be matched by it."""
+    async with storage.database.transaction() as session:
+        event = await EventStore(session, account_id).get(body.event_id)
+    if event is None:
+        raise LunaError(EVENT_NOT_FOUND, body.event_id)
+    sample_ids = _event_samples(event.body or {})
+    if not sample_ids:
+        raise LunaError(BAD_INPUT_GENERIC, f"event {body.event_id} has no face samples")
+    if not body.upgrade_data.face_descriptor:
+        raise LunaError(BAD_QUERY, "upgrade_data: nothing to upgrade")
+    merged = aggregate(
+        await extract_from_samples(
+            estimators, storage, account_id, sample_ids, descriptor=True, basic_attributes=False
+        )
+    )
+    assert merged.descriptor is not None
+    async with storage.database.transaction() as session:
+        updated = await session.execute(
+            update(Event)
+            .where(Event.event_id == body.event_id, Event.account_id == account_id)
+            .values(
+                descriptor=descriptor_format.raw(merged.descriptor.vector),
+                descriptor_version=merged.descriptor.version,
+            )
+        )
+    if updated.rowcount != 1:  # removed while the model ran
+        raise LunaError(EVENT_NOT_FOUND, body.event_id)
+    return merged
+
+
+def _event_samples(body: dict) -> list[str]:
+    """The face sample ids an event body records, in order."""
+    found = []
+    for detection in body.get("detections") or []:
+        face = ((detection or {}).get("samples") or {}).get("face") or {}
+        if face.get("sample_id"):
+            found.append(face["sample_id"])
+    return found

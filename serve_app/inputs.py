@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from python_multipart.multipart import parse_options_header
 from starlette.requests import Request
 
@@ -47,6 +47,8 @@ from serve_app.settings import ImageUrlSettings, LimitSettings
 
 RAW_FILENAME = "Raw Image"
 BOXES_PART = "face_bounding_boxes"
+POLICIES_PART = "policies"
+UUID_RE = r"^[a-fA-F0-9]{8}-([a-fA-F0-9]{4}-){3}[a-fA-F0-9]{12}$"
 
 
 MAX_SIDE = 1_000_000.0
@@ -86,6 +88,11 @@ class _JsonBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     images: list[_JsonImage] = Field(default_factory=list)
     urls: list[_JsonUrl] = Field(default_factory=list)
+    # A dynamic handler's policies, sent with the images they apply to.
+    policies: dict | None = None
+
+
+SampleIds = Annotated[list[Annotated[str, Field(pattern=UUID_RE)]], Field(min_length=1)]
 
 
 class _BoxesForFile(BaseModel):
@@ -104,6 +111,7 @@ class ImageInput:
     error: LunaError | None = None
     face_bounding_boxes: Boxes | None = None
     url: str | None = field(default=None, repr=False)
+    sample_id: str | None = None
 
 
 def media_type(request: Request) -> str:
@@ -143,7 +151,18 @@ def validation_error(exc: ValidationError, prefix: str = "") -> LunaError:
 async def read_images(
     request: Request, limits: LimitSettings, urls: ImageUrlSettings
 ) -> list[ImageInput]:
-    """Every image the request carries, in order."""
+    """Every image the request carries, in order; policies are not taken here."""
+    inputs, policies = await read_images_and_policies(request, limits, urls)
+    if policies is not None:
+        raise LunaError(BAD_JSON, POLICIES_PART, "policies are taken by dynamic handlers only")
+    return inputs
+
+
+async def read_images_and_policies(
+    request: Request, limits: LimitSettings, urls: ImageUrlSettings
+) -> tuple[list[ImageInput], object | None]:
+    """Every image the request carries, in order, and the policies sent with them (a
+    ``policies`` part of a multipart body, or ``policies`` in the JSON body), if any."""
     media = media_type(request)
     if not media:
         raise LunaError(BAD_CONTENT_TYPE)
@@ -153,7 +172,7 @@ async def read_images(
     if not body:
         raise LunaError(NO_DATA)
     if media in IMAGE_MIMETYPES:
-        return [_single(body, media)]
+        return [_single(body, media)], None
     if media == "multipart/form-data":
         return _from_multipart(body, request.headers["content-type"], limits.max_images_per_request)
     return await _from_json(body, limits, urls)
@@ -167,15 +186,21 @@ def _single(body: bytes, media: str, filename: str = RAW_FILENAME) -> ImageInput
     return ImageInput(filename, data=data, mimetype=mimetype)
 
 
-def _from_multipart(body: bytes, content_type: str, max_images: int) -> list[ImageInput]:
-    # One extra part is allowed for the bounding boxes.
+def _from_multipart(
+    body: bytes, content_type: str, max_images: int
+) -> tuple[list[ImageInput], object | None]:
+    # Extra parts are allowed for the bounding boxes and a dynamic handler's policies.
     try:
-        parts = parse_multipart(body, content_type, max_parts=max_images + 1)
+        parts = parse_multipart(body, content_type, max_parts=max_images + 2)
     except TooManyParts:
         raise LunaError(TOO_MANY_IMAGES, f"more than {max_images}", max_images) from None
     boxes: dict[str, list[BoundingBox]] = {}
     images: list[ImageInput] = []
+    policies: object | None = None
     for part in parts:
+        if part.name == POLICIES_PART:
+            policies = parse_json(bytes(part.data))
+            continue
         if part.content_type == "application/json" or part.name == BOXES_PART:
             boxes.update(_boxes_part(part))
             continue
@@ -186,7 +211,7 @@ def _from_multipart(body: bytes, content_type: str, max_images: int) -> list[Ima
     for image in images:
         if image.filename in boxes:
             image.face_bounding_boxes = boxes[image.filename]
-    return images
+    return images, policies
 
 
 def _image_part(part: Part) -> ImageInput:
@@ -216,10 +241,17 @@ def _as_list(raw: object) -> list:
 
 async def _from_json(
     body: bytes, limits: LimitSettings, urls: ImageUrlSettings
-) -> list[ImageInput]:
+) -> tuple[list[ImageInput], object | None]:
     raw = parse_json(body)
     if raw == {} or raw == []:
         raise LunaError(EMPTY_JSON)
+    if isinstance(raw, list):  # stored samples, by id: they are face warps
+        try:
+            sample_ids = TypeAdapter(SampleIds).validate_python(raw)
+        except ValidationError as exc:
+            raise validation_error(exc) from exc
+        _check_count(len(sample_ids), limits.max_images_per_request)
+        return [ImageInput(i.lower(), sample_id=i.lower()) for i in sample_ids], None
     try:
         parsed = _JsonBody.model_validate(raw)
     except ValidationError as exc:
@@ -230,7 +262,7 @@ async def _from_json(
     inputs = [_json_image(item) for item in parsed.images]
     if parsed.urls:
         inputs += await fetch_urls(parsed.urls, limits, urls)
-    return inputs
+    return inputs, parsed.policies
 
 
 def _json_image(item: _JsonImage) -> ImageInput:

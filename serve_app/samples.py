@@ -10,6 +10,7 @@ import numpy as np
 
 from serve_app.errors import SAMPLE_NOT_FOUND, LunaError
 from serve_app.faces import Face
+from serve_app.inputs import ImageInput
 from serve_app.storage.attributes import SampleStore
 from serve_app.storage.store import Storage
 
@@ -89,3 +90,29 @@ async def remove_face_sample(storage: Storage, account_id: str, sample_id: str) 
     if not removed:
         raise LunaError(SAMPLE_NOT_FOUND, sample_id)
     await storage.blobs.delete(FACES, account_id, sample_id)
+
+
+async def fill_from_samples(
+    storage: Storage, account_id: str, inputs: Sequence[ImageInput]
+) -> None:
+    """Give each input that names a stored sample (by id, in a JSON body) the sample's JPEG;
+    a sample the account does not have fails that input alone."""
+    named = [item for item in inputs if item.sample_id is not None and item.error is None]
+    if not named:
+        return
+    async with storage.database.transaction() as session:
+        missing = set(await SampleStore(session, account_id).missing([i.sample_id for i in named]))
+    blobs = await asyncio.gather(
+        *(
+            storage.blobs.get(FACES, account_id, item.sample_id)
+            for item in named
+            if item.sample_id not in missing
+        )
+    )
+    found = iter(blobs)
+    for item in named:
+        data = None if item.sample_id in missing else next(found)
+        if data is None:
+            item.error = LunaError(SAMPLE_NOT_FOUND, item.sample_id)
+        else:
+            item.data, item.mimetype = data, "image/jpeg"

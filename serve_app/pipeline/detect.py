@@ -14,7 +14,7 @@ import numpy as np
 from models.face.face_align import WARP_SIZE, warp_face
 from models.image_ops import nms
 from serve_app import images
-from serve_app.errors import BAD_WARP_SIZE, MULTIPLE_FACES, LunaError
+from serve_app.errors import BAD_WARP_SIZE, MULTIPLE_FACES, NO_DATA, LunaError
 from serve_app.estimators import Estimators
 from serve_app.exif import extract_exif
 from serve_app.faces import Face, FilterReason, ImageResult
@@ -34,8 +34,8 @@ async def detect(
     """The detect policy step: one result per input, in order, each image failing alone.
 
     Decode, detect (or take a face warp as its face), apply the multiface policy, then the
-    estimations of the detect step: landmarks and head pose on the source image, the angle
-    filters, warps, and the estimations made on warps (quality, ...).
+    estimations of the detect step: landmarks and head pose on the source image, warps, the
+    estimations made on warps (quality, ...), and last the angle filters.
     """
     results = list(await asyncio.gather(*(_decode(item, plan, limits) for item in inputs)))
     if plan.warped:
@@ -47,18 +47,22 @@ async def detect(
     for result in results:
         if result.error is None:
             _apply_policy(result, plan.multiface_policy)
+    # Every detect-step estimation is made on every face before the angle filters, so that
+    # a filtered face still shows how it looked (clients read a filtered face's quality).
     steps = plan.stage(Stage.DETECT)
     await estimate(estimators, results, [s for s in steps if s.input is not Input.WARP])
-    _filter_angles(results, plan.angle_thresholds)
     if plan.needs_warps:
         await make_warps(results)
     await estimate(estimators, results, [s for s in steps if s.input is Input.WARP])
+    _filter_angles(results, plan.angle_thresholds)
     return results
 
 
 async def _decode(item: ImageInput, plan: Plan, limits: ImageLimits) -> ImageResult:
     result = ImageResult(item.filename, error=item.error, source=item.data)
-    if item.error is not None or item.data is None:
+    if item.error is None and item.data is None:  # e.g. a sample id nobody resolved
+        result.error = LunaError(NO_DATA)
+    if result.error is not None:
         return result
     data, mimetype = item.data, item.mimetype
     use_exif = plan.use_exif and not plan.warped

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -10,11 +11,13 @@ from starlette.responses import Response
 from serve_app.inputs import read_images
 from serve_app.openapi_docs import IMAGE_BODY, response_doc
 from serve_app.pipeline import analyse
+from serve_app.pipeline.plan import FACE_WARP
 from serve_app.pipeline.store import store_samples
 from serve_app.presenters import detector_image
 from serve_app.protocol import respond
 from serve_app.queries import DetectorQuery
 from serve_app.routes.deps import AccountId, ServicesDep
+from serve_app.samples import fill_from_samples
 
 router = APIRouter(tags=["samples"])
 
@@ -38,6 +41,11 @@ async def detect_faces(
     plan.check(services.estimators.available)
     settings = services.settings
     inputs = await read_images(request, settings.limits, settings.image_urls)
+    storage = await services.storage.ready()
+    if all(item.sample_id for item in inputs):  # stored samples, by id: face warps
+        await fill_from_samples(storage, account_id, inputs)
+        plan = replace(plan, image_type=FACE_WARP)
+        plan.check(services.estimators.available)
     results = await analyse(services.estimators, settings.limits.image_limits(), inputs, plan)
-    await store_samples(await services.storage.ready(), account_id, results)
+    await store_samples(storage, account_id, results)
     return respond(request, {"images": [detector_image(result) for result in results]})

@@ -10,9 +10,16 @@ from starlette.responses import Response
 
 from serve_app import views
 from serve_app.errors import BAD_QUERY, LunaError
-from serve_app.extraction import aggregate, extract_from_samples, keep_scores, store_attributes
+from serve_app.extraction import (
+    EventUpgradeInput,
+    aggregate,
+    extract_from_samples,
+    keep_scores,
+    store_attributes,
+    upgrade_event,
+)
 from serve_app.face_records import UpgradeInput, upgrade_face
-from serve_app.json_body import read_json, read_model, validate
+from serve_app.json_body import read_json, validate
 from serve_app.openapi_docs import json_body
 from serve_app.policies import Uuid
 from serve_app.protocol import respond
@@ -21,6 +28,7 @@ from serve_app.routes.faces import face_view
 
 router = APIRouter(tags=["attributes"])
 MAX_SAMPLES = 1000
+SampleIds = Annotated[list[Uuid], Field(min_length=1, max_length=MAX_SAMPLES)]
 
 
 class ExtractorQuery(BaseModel):
@@ -37,7 +45,7 @@ class ExtractorQuery(BaseModel):
     "/1/extractor",
     summary="extract attributes",
     status_code=201,
-    openapi_extra=json_body(description="A JSON array of sample ids."),
+    openapi_extra=json_body(SampleIds, "A JSON array of sample ids.", name="SampleIds"),
 )
 async def extract(
     request: Request,
@@ -52,10 +60,7 @@ async def extract(
         raise LunaError(
             BAD_QUERY, "extract_descriptor, extract_basic_attributes: nothing to extract"
         )
-    sample_ids = validate(
-        await read_json(request),
-        Annotated[list[Uuid], Field(min_length=1, max_length=MAX_SAMPLES)],
-    )
+    sample_ids = validate(await read_json(request), SampleIds)
     storage = await services.storage.ready()
     extracted = await extract_from_samples(
         services.estimators,
@@ -72,15 +77,28 @@ async def extract(
     return respond(request, [views.extracted(row) for row in rows], 201)
 
 
+UpgradeBody = UpgradeInput | EventUpgradeInput
+
+
 @router.post(
-    "/1/extractor/upgrade", summary="upgrade attribute", openapi_extra=json_body(UpgradeInput)
+    "/1/extractor/upgrade",
+    summary="upgrade attribute",
+    openapi_extra=json_body(UpgradeBody, "A face or an event to upgrade.", name="UpgradeBody"),
 )
 async def upgrade(request: Request, account_id: AccountId, services: ServicesDep) -> Response:
     """Append the configured model's descriptor to a face and/or replace its age and gender,
-    from samples (``upgrade_data.samples``, default: the face's own)."""
-    body = await read_model(request, UpgradeInput)
+    from samples (``upgrade_data.samples``, default: the face's own); or give a stored
+    event the current descriptor, from its face samples."""
+    raw = await read_json(request)
     storage = await services.storage.ready()
+    if isinstance(raw, dict) and "event_id" in raw:
+        event = validate(raw, EventUpgradeInput)
+        merged = await upgrade_event(services.estimators, storage, account_id, event)
+        attributes = {"samples": merged.samples, "score": round(merged.descriptor.score, 6)}
+        return respond(request, {"event_id": event.event_id, "face_attributes": attributes})
+    body = validate(raw, UpgradeInput)
     face = await upgrade_face(services.estimators, storage, account_id, body)
+    await services.faces_changed(account_id, [face.face_id])
     async with services.transaction() as session:
         shown = await face_view(session, account_id, face.face_id)
     return respond(request, {"face_id": face.face_id, "face_attributes": shown["attributes"]})

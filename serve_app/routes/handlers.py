@@ -47,7 +47,7 @@ class HandlerFilters(DescriptionFilter):
     is_dynamic: int | None = Field(None, ge=0, le=1)
 
 
-async def _check_references(store: ListStore, policies: Policies) -> None:
+async def check_references(store: ListStore, policies: Policies) -> None:
     """Policies may only name the account's own lists, and match in its own data."""
     for index, match in enumerate(policies.match_policy):
         if (match.candidates.account_id or store.account_id).lower() != store.account_id:
@@ -65,7 +65,7 @@ async def _stored_fields(
     kept)."""
     if not body.is_dynamic:
         check_policies(body.policies, services.estimators.available)
-        await _check_references(ListStore(session, account_id), body.policies)
+        await check_references(ListStore(session, account_id), body.policies)
     return body.description, body.policies.model_dump(mode="json"), body.is_dynamic
 
 

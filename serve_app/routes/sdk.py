@@ -3,20 +3,24 @@ the face warps are also stored as samples of that account."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from serve_app.errors import ACCOUNT_ID_REQUIRED, LunaError
 from serve_app.inputs import read_images
 from serve_app.openapi_docs import IMAGE_BODY, response_doc
 from serve_app.pipeline import analyse
 from serve_app.pipeline.extract import aggregate
+from serve_app.pipeline.plan import FACE_WARP
 from serve_app.pipeline.store import store_samples
 from serve_app.presenters import aggregate_estimations, sdk_image
 from serve_app.protocol import ACCOUNT_ID_HEADER, account_id, respond
 from serve_app.queries import SdkQuery
 from serve_app.routes.deps import ServicesDep
+from serve_app.samples import fill_from_samples
 
 router = APIRouter(tags=["sdk"])
 
@@ -41,6 +45,11 @@ async def sdk(
     plan.check(services.estimators.available)
     settings = services.settings
     inputs = await read_images(request, settings.limits, settings.image_urls)
+    if all(item.sample_id for item in inputs):  # stored samples, by id: face warps
+        if account is None:
+            raise LunaError(ACCOUNT_ID_REQUIRED)
+        await fill_from_samples(await services.storage.ready(), account, inputs)
+        plan = replace(plan, image_type=FACE_WARP)
     results = await analyse(services.estimators, settings.limits.image_limits(), inputs, plan)
     if account is not None:
         await store_samples(await services.storage.ready(), account, results)

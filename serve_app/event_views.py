@@ -1,0 +1,133 @@
+"""JSON of events, as ``POST /1/handlers/{id}/events`` answers them and as they are stored,
+read back and pushed to subscribers (the fields LUNA clients read: see
+../shared/reference/luna-api-notes.md, "Event" and "Pushed handler event")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from serve_app.faces import ImageResult
+from serve_app.pipeline.events import Candidate, EventRecord, EventRef, FaceRef
+from serve_app.presenters import detector_detection, filter_reason, image_status
+from serve_app.samples import sample_url
+from serve_app.views import timestamp
+
+
+def event_url(event_id: str) -> str:
+    """Where a stored event is read."""
+    return f"/1/events/{event_id}"
+
+
+def face_ref(face: FaceRef) -> dict[str, Any]:
+    """A stored face as events and matches show it."""
+    out: dict[str, Any] = {
+        "face_id": face.face_id,
+        "external_id": face.external_id,
+        "user_data": face.user_data,
+        "avatar": face.avatar,
+        "event_id": face.event_id,
+        "lists": list(face.lists),
+        "url": f"/1/faces/{face.face_id}",
+    }
+    if face.create_time is not None:
+        out["create_time"] = timestamp(face.create_time)
+    return out
+
+
+def event_ref(event: EventRef) -> dict[str, Any]:
+    """A stored event as matches show it."""
+    return {
+        "event_id": event.event_id,
+        "handler_id": event.handler_id,
+        "external_id": event.external_id,
+        "source": event.source,
+        "tags": list(event.tags),
+        "create_time": timestamp(event.create_time) if event.create_time else None,
+        "url": event_url(event.event_id),
+    }
+
+
+def candidate(value: Candidate) -> dict[str, Any]:
+    """One match candidate: a face or an event, and its similarity."""
+    out: dict[str, Any] = {"similarity": round(value.similarity, 6)}
+    if value.face is not None:
+        out["face"] = face_ref(value.face)
+    if value.event is not None:
+        out["event"] = event_ref(value.event)
+    return out
+
+
+def event(record: EventRecord) -> dict[str, Any]:
+    """One event."""
+    meta = record.meta
+    face_attributes: dict[str, Any] | None = None
+    if record.descriptor is not None or record.basic_attributes is not None:
+        face_attributes = {
+            "attribute_id": record.attribute_id,
+            "url": f"/1/attributes/{record.attribute_id}" if record.attribute_id else None,
+            "samples": record.sample_ids,
+            "score": round(record.descriptor.score, 6) if record.descriptor else None,
+            "basic_attributes": (
+                record.basic_attributes.rounded() if record.basic_attributes else None
+            ),
+        }
+    return {
+        "event_id": record.event_id,
+        "url": event_url(record.event_id),
+        "handler_id": meta.handler_id,
+        "account_id": meta.account_id,
+        "create_time": timestamp(meta.create_time),
+        "end_time": timestamp(meta.end_time),
+        "source": meta.source,
+        "external_id": meta.external_id,
+        "user_data": meta.user_data,
+        "track_id": meta.track_id,
+        "tags": list(record.tags),
+        "location": meta.location,
+        "meta": meta.meta,
+        "face": face_ref(record.face) if record.face is not None else None,
+        "face_attributes": face_attributes,
+        "body_attributes": None,
+        "matches": [
+            {"label": m.label, "candidates": [candidate(c) for c in m.candidates]}
+            for m in record.matches
+        ],
+        "detections": [
+            {
+                "filename": d.image.filename,
+                "detect_time": timestamp(d.image.detect_time),
+                "image_origin": d.image.image_origin,
+                "samples": {
+                    "face": {
+                        "sample_id": d.face.sample_id,
+                        "url": sample_url(d.face.sample_id) if d.face.sample_id else None,
+                        "detection": detector_detection(d.face),
+                    },
+                    "body": None,
+                },
+            }
+            for d in record.detections
+        ],
+        "aggregate_estimations": None,
+    }
+
+
+def generate_response(events: list[EventRecord], results: list[ImageResult]) -> dict[str, Any]:
+    """``{events, images, filtered_detections}`` of ``POST /1/handlers/{id}/events``."""
+    return {
+        "events": [event(e) for e in events],
+        "images": [image_status(r) for r in results],
+        "filtered_detections": {
+            "face_detections": [
+                {
+                    "detection": {
+                        "filename": r.filename,
+                        "sample": {"detection": detector_detection(f)},
+                    },
+                    "filter_reasons": [filter_reason(reason) for reason in f.filter_reasons],
+                }
+                for r in results
+                for f in r.filtered
+            ]
+        },
+    }
