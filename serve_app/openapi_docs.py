@@ -104,6 +104,15 @@ ERRORS = {
     "406": "The Accept header admits no type this route answers with (12023)",
     "413": "The request body is larger than the configured limit (12031)",
     "500": "Internal server error (1)",
+    "401": "Authentication is on and the request carries no valid credentials (11065)",
+    "429": "The account's request rate is over its limit (90001, ours)",
+    "503": "The replica works on as many requests as it may; retry later (2)",
+}
+# Routes every client may call, with or without credentials, never refused by the limits.
+OPEN_PATHS = ("/version", "/healthcheck", "/1/healthcheck", "/1/docs")
+SECURITY_SCHEMES = {
+    "basicAuth": {"type": "http", "scheme": "basic"},
+    "bearerAuth": {"type": "http", "scheme": "bearer"},
 }
 
 
@@ -138,6 +147,8 @@ def _errors_of(path: str, method: str, operation: dict[str, Any]) -> list[str]:
         errors.append("406")
     if has_body:
         errors.append("413")
+    if not path.startswith(OPEN_PATHS):
+        errors += ["401", "429", "503"]
     return errors
 
 
@@ -183,6 +194,9 @@ def build_spec(app: FastAPI) -> dict[str, Any]:
         schemas_.pop(name, None)
     schemas_.update(_body_schemas())
     schemas_.setdefault("Error", schemas.Error.model_json_schema(ref_template=REF))
+    # Credentials are optional while authentication is off (docs/auth.md): {} admits none.
+    spec["components"]["securitySchemes"] = SECURITY_SCHEMES
+    spec["security"] = [{}, {"basicAuth": []}, {"bearerAuth": []}]
     return spec
 
 

@@ -12,9 +12,11 @@ from pydantic import AfterValidator
 from starlette.responses import Response
 
 from serve_app import protocol
+from serve_app.auth import principal_of
 from serve_app.errors import (
     ACCOUNT_ID_BAD,
     ACCOUNT_ID_REQUIRED,
+    ACCOUNT_MISMATCH,
     BAD_QUERY,
     EVENT_NOT_FOUND,
     LunaError,
@@ -88,6 +90,11 @@ def _ws_scope(websocket: WebSocket) -> tuple[str, str | None]:
     if header and query and header != query:
         raise LunaError(BAD_QUERY, "account_id: differs from the Luna-Account-Id header")
     account_id = header or query
+    principal = principal_of(websocket.scope)
+    if principal is not None:  # credentials decide the account; naming another is refused
+        if account_id and account_id != principal.account_id:
+            raise LunaError(ACCOUNT_MISMATCH, "account_id")
+        account_id = principal.account_id
     if not account_id:
         raise LunaError(ACCOUNT_ID_REQUIRED)
     if not protocol.UUID_PATTERN.match(account_id):

@@ -17,7 +17,7 @@ from serve_app.pipeline.extract import aggregate
 from serve_app.pipeline.plan import FACE_WARP
 from serve_app.pipeline.store import store_samples
 from serve_app.presenters import aggregate_estimations, sdk_image
-from serve_app.protocol import ACCOUNT_ID_HEADER, account_id, respond
+from serve_app.protocol import optional_account_id, respond
 from serve_app.queries import SdkQuery
 from serve_app.routes.deps import ServicesDep
 from serve_app.samples import fill_from_samples
@@ -40,7 +40,7 @@ async def sdk(
 ) -> Response:
     """Estimations for every face of every image; each image fails alone. With a
     ``Luna-Account-Id`` the face warps are also stored as samples of that account."""
-    account = account_id(request) if request.headers.get(ACCOUNT_ID_HEADER) else None
+    account = optional_account_id(request)
     plan = query.plan(store_samples=account is not None)
     plan.check(services.estimators.available)
     settings = services.settings

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from serve_app import openapi_docs, schemas
-from serve_app.errors import HEALTH_CHECK, UNSUPPORTED_MEDIA_TYPE, LunaError
-from serve_app.protocol import respond
+from serve_app.errors import HEALTH_CHECK, LunaError
+from serve_app.protocol import negotiate, respond
 from serve_app.routes.deps import ServicesDep
 from serve_app.version import version_body
 
@@ -52,27 +52,29 @@ async def get_health(
 async def get_config(request: Request, services: ServicesDep) -> Response:
     """The running configuration with secrets hidden, as JSON or (Accept: text/plain) YAML."""
     body = {"settings": services.settings.public_view(), "deployment": services.deployment}
-    accept = request.headers.get("accept", "application/json")
-    if "text/plain" in accept:
+    offered = ("application/json", "application/msgpack", "text/plain")
+    if negotiate(request.headers.get("accept"), offered) == "text/plain":
         return Response(yaml.safe_dump(body, sort_keys=False), media_type="text/plain")
-    if not _accepts(accept, "application/json"):
-        raise LunaError(UNSUPPORTED_MEDIA_TYPE)
     return respond(request, body)
 
 
 @router.get("/1/docs/spec", summary="get openapi documentation")
 async def get_spec(request: Request) -> Response:
     """This API's OpenAPI document: YAML by default, HTML for ``Accept: text/html``."""
-    accept = request.headers.get("accept", "application/x-yaml")
+    chosen = negotiate(request.headers.get("accept"), ("application/x-yaml", "text/html"))
     spec = openapi_docs.build_spec(request.app)
-    if "text/html" in accept:
+    if chosen == "text/html":
         return HTMLResponse(openapi_docs.spec_html(spec))
-    if not _accepts(accept, "application/x-yaml"):
-        raise LunaError(UNSUPPORTED_MEDIA_TYPE)
     return Response(openapi_docs.spec_yaml(spec), media_type="application/x-yaml")
 
 
-@router.get("/1/docs/dev", summary="get development manual")
+@router.get(
+    "/1/docs/dev",
+    summary="get development manual",
+    response_class=RedirectResponse,
+    status_code=302,
+    responses={302: {"description": "the manual's page"}},
+)
 async def get_dev_manual() -> Response:
     """Redirect to the development manual."""
     return RedirectResponse("/1/docs/dev/index.html", status_code=302)
@@ -91,13 +93,6 @@ async def _database_problem(services) -> str | None:
     except Exception as exc:  # any failure to reach or migrate the database is unhealthy
         return f"{type(exc).__name__}: {exc}"
     return None
-
-
-def _accepts(accept: str, media: str) -> bool:
-    return any(
-        part.split(";")[0].strip() in (media, "*/*", media.split("/")[0] + "/*")
-        for part in accept.split(",")
-    )
 
 
 def _manual_html() -> str:

@@ -89,7 +89,7 @@ async def test_config_hides_secrets(make_client, models_dir):
     plain = await client.get("/1/config", headers={"Accept": "text/plain"})
     assert plain.headers["content-type"].startswith("text/plain")
     assert yaml.safe_load(plain.text)["settings"]["limits"]["max_images_per_request"] == 32
-    assert_luna_error(await client.get("/1/config", headers={"Accept": "image/png"}), 12024, 415)
+    assert_luna_error(await client.get("/1/config", headers={"Accept": "image/png"}), 12023, 406)
 
 
 def _methods(route) -> set[str]:
@@ -127,7 +127,7 @@ async def test_spec_documents_exactly_the_routes_that_exist(client):
     assert page.headers["content-type"].startswith("text/html")
     for path, _ in documented:
         assert path in page.text
-    assert_luna_error(await client.get("/1/docs/spec", headers={"Accept": "image/png"}), 12024, 415)
+    assert_luna_error(await client.get("/1/docs/spec", headers={"Accept": "image/png"}), 12023, 406)
 
 
 async def test_dev_manual(client):
