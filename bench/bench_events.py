@@ -23,7 +23,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_service import ACCOUNT, load_photos, percentiles, served  # noqa: E402
+from bench.bench_service import ACCOUNT, load_photos, percentiles, served
 
 SDK = "/1/sdk?detect_face=1&estimate_face_descriptor=1&estimate_basic_attributes=1"
 POLICIES = {
