@@ -41,6 +41,8 @@ class ShardServer:
         self._ready = asyncio.Event()
         self._touched: set[str] | None = None
         self._failed: BaseException | None = None
+        self._started = self._last_log = 0.0
+        self._seen = self._indexed = 0
 
     @property
     def ready(self) -> bool:
@@ -54,40 +56,63 @@ class ShardServer:
     async def load(self, pages: AsyncIterator[list[FaceRow]]) -> int:
         """Index every row of ``pages`` that belongs here, logging progress; returns how many
         rows were indexed. Rows of other shards are skipped (the loader may send all)."""
-        self._touched = set()
-        started = last = time.monotonic()
-        seen = indexed = 0
+        self.begin_load()
         try:
             async for page in pages:
-                seen += len(page)
-                mine = [r for r in page if self.owns(r.face_id) and r.face_id not in self._touched]
-                indexed += await asyncio.to_thread(self.shard.upsert, mine, False)
-                if time.monotonic() - last >= PROGRESS_EVERY_S:
-                    last = time.monotonic()
-                    log.info(
-                        "matcher shard %d/%d: %d faces read, %d indexed, %.0f s",
-                        self.index,
-                        self.count,
-                        seen,
-                        indexed,
-                        last - started,
-                    )
+                await self.load_page(page)
+        except BaseException as exc:
+            self.fail_load(exc)
+            raise
+        return await self.end_load()
+
+    def begin_load(self) -> None:
+        """Start an initial load (:meth:`load` does this; a caller feeding several shards from
+        one pass over the database calls these steps itself)."""
+        self._touched = set()
+        self._started = self._last_log = time.monotonic()
+        self._seen = self._indexed = 0
+
+    async def load_page(self, page: list[FaceRow]) -> None:
+        """Index this shard's rows of one page, except faces changed since the load began."""
+        assert self._touched is not None, "begin_load first"
+        self._seen += len(page)
+        mine = [r for r in page if self.owns(r.face_id) and r.face_id not in self._touched]
+        self._indexed += await asyncio.to_thread(self.shard.upsert, mine, False)
+        if time.monotonic() - self._last_log >= PROGRESS_EVERY_S:
+            self._last_log = time.monotonic()
+            log.info(
+                "matcher shard %d/%d: %d faces read, %d indexed, %.0f s",
+                self.index,
+                self.count,
+                self._seen,
+                self._indexed,
+                self._last_log - self._started,
+            )
+
+    async def end_load(self) -> int:
+        """Build the IVF indexes the load calls for and start answering searches; returns
+        how many rows were indexed."""
+        try:
             await asyncio.to_thread(self.shard.maintain)
         except BaseException as exc:
-            self._failed = exc
-            self._ready.set()  # wake waiting searches so that they fail instead of hanging
+            self.fail_load(exc)
             raise
-        finally:
-            self._touched = None
+        self._touched = None
         log.info(
             "matcher shard %d/%d ready: %s in %.1f s",
             self.index,
             self.count,
             self.shard.stats(),
-            time.monotonic() - started,
+            time.monotonic() - self._started,
         )
         self._ready.set()
-        return indexed
+        return self._indexed
+
+    def fail_load(self, exc: BaseException) -> None:
+        """Record a failed load: waiting and later searches raise instead of hanging."""
+        self._failed = exc
+        self._touched = None
+        self._ready.set()
 
     def mark_ready(self) -> None:
         """Serve without an initial load (an empty database, tests)."""

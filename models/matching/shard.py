@@ -346,6 +346,9 @@ class IndexShard:
         k = min(limit, admitted)
         quantized = self.config.index == "ivf_sq8"
         wide = min(admitted, k * self.config.rerank) if quantized else k
+        # faiss splits a batch by query (mode 0); with fewer queries than threads, split
+        # each query's cells instead (mode 1), so one query uses every thread.
+        part.ann.parallel_mode = 1 if len(queries) < self.config.threads else 0
         scores, ids = part.ann.search(queries, wide, params=params)
         del bitmap  # the selector read it during the search
         if rows is not None and np.any(ids[:, k - 1] < 0):

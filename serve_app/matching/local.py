@@ -33,26 +33,20 @@ class LocalMatcher(Matcher):
 
     async def start(self) -> None:
         """One pass over the database feeds every shard (each keeps its own faces)."""
-        queues = [asyncio.Queue(maxsize=2) for _ in self.servers]
-
-        async def pages(queue: asyncio.Queue):
-            while (page := await queue.get()) is not None:
-                yield page
-
-        loads = [
-            asyncio.create_task(server.load(pages(queue)))
-            for server, queue in zip(self.servers, queues, strict=True)
-        ]
+        for server in self.servers:
+            server.begin_load()
         try:
             async for page in iter_pages(
                 self.database, self.descriptor_version, self.dims, self.settings.page_size
             ):
-                for queue in queues:
-                    await queue.put(page)
-        finally:
-            for queue in queues:
-                await queue.put(None)
-        indexed = await asyncio.gather(*loads)
+                for server in self.servers:
+                    await server.load_page(page)
+            indexed = [await server.end_load() for server in self.servers]
+        except BaseException as exc:
+            for server in self.servers:
+                if not server.ready:
+                    server.fail_load(exc)
+            raise
         log.info("matcher: %d faces indexed in %d shards", sum(indexed), len(self.servers))
 
     async def search(

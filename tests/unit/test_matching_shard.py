@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 
 from models.matching import (
+    NO_FILTER,
     CandidateFilter,
     FaceRow,
     IndexConfig,
     IndexShard,
+    ShardServer,
     exact_topk,
     merge_topk,
     search_candidates,
@@ -262,3 +264,32 @@ def test_config_refuses_unknown_keys():
         IndexConfig.from_mapping({"descriptor_version": 1, "nprob": 3})
     with pytest.raises(ValueError):
         IndexConfig(descriptor_version=1, index="hnsw")
+
+
+async def test_a_change_during_the_load_is_not_overwritten_by_it():
+    g = Gallery(20, 1)
+    rows = g.rows()
+    server = ShardServer(config())
+    server.begin_load()
+    # The face changed (descriptor of face 0 now that of face 19) after its page was read.
+    changed = FaceRow(rows[0].face_id, A, g.vectors[19], VERSION, T0, list_ids=("L",))
+    await server.apply([changed], [])
+    await server.apply([], [rows[1].face_id])  # and face 1 was removed
+    await server.load_page(rows)
+    assert not server.ready
+    assert await server.end_load() == 18
+    hits = await server.search(A, g.vectors[19:20], CandidateFilter(list_id="L"), 5)
+    assert ids(hits[0]) == [rows[0].face_id]
+    assert rows[1].face_id not in ids((await server.search(A, g.vectors[1:2], NO_FILTER, 20))[0])
+
+
+async def test_a_failed_load_fails_searches():
+    async def pages():
+        yield Gallery(5, 1).rows()
+        raise OSError("database went away")
+
+    server = ShardServer(config())
+    with pytest.raises(OSError):
+        await server.load(pages())
+    with pytest.raises(RuntimeError, match="failed to load"):
+        await server.search(A, np.ones((1, DIMS), np.float32), NO_FILTER, 5)
