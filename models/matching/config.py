@@ -28,7 +28,7 @@ class IndexConfig:
     # "ivf": IVF over the float vectors; "flat": exact only, at any size.
     index: str = "ivf_sq8"
     nlist: int = 0
-    nprobe: int = 64
+    nprobe: int = 512
     rerank: int = 4  # ivf_sq8: candidates re-ranked exactly = rerank * limit
     train_points_per_list: int = 40
     retrain_growth: float = 2.0

@@ -22,7 +22,7 @@ class MatcherSettings(BaseModel):
     exact_below: int = Field(50_000, ge=1)
     index: Literal["ivf_sq8", "ivf", "flat"] = "ivf_sq8"
     nlist: int = Field(0, ge=0)
-    nprobe: int = Field(64, ge=1)
+    nprobe: int = Field(512, ge=1)
     rerank: int = Field(4, ge=1, le=100)
     threads: int = Field(1, ge=1, le=64)
     page_size: int = Field(5000, ge=100, le=30_000)
