@@ -1,7 +1,9 @@
-"""One real Ray Serve deployment of serve_config.yaml for all end-to-end tests.
+"""Real Ray Serve deployments for the end-to-end tests: serve_config.yaml as the README runs
+it, and (for the tests that ask for it) the same application on PostgreSQL with two matcher
+shards and authentication on.
 
-Started through the same launcher the README's run command uses, on a free port; Ray starts
-once per test session (it costs ~15 s) and stops with the session.
+Each is started through the same launcher the README's run command uses, on a free port,
+once per test session (Ray costs ~15 s to start), and stopped with the session.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from tests.conftest import ACCOUNT
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 240
+ADMIN_LOGIN, ADMIN_PASSWORD = "e2e-admin@example.org", "an e2e admin password"
 
 
 def _free_port() -> int:
@@ -29,17 +33,94 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+class Deployments:
+    """The running ``serve run`` of this session; one at a time, since two local Rays on a
+    small machine would only starve each other. Asking for another stops the current one."""
+
+    def __init__(self, tmp_path_factory, models_dir: Path) -> None:
+        self.tmp_path_factory = tmp_path_factory
+        self.models_dir = models_dir
+        self.kind: str | None = None
+        self.value = None
+        self._running = None
+
+    def get(self, kind: str, start):
+        """The deployment ``kind``, started by ``start(run_dir)`` (a generator) if need be."""
+        if self.kind != kind:
+            self.stop()
+            self._running = start(self.tmp_path_factory.mktemp(kind))
+            self.value, self.kind = next(self._running), kind
+        return self.value
+
+    def stop(self) -> None:
+        """Stop the running deployment, if any."""
+        if self._running is not None:
+            self._running.close()
+        self._running, self.kind, self.value = None, None, None
+
+
 @pytest.fixture(scope="session")
-def service_url(tmp_path_factory, models_dir, photos):
+def deployments(tmp_path_factory, models_dir, photos):
+    running = Deployments(tmp_path_factory, models_dir)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def service_url(deployments):
+    """The laptop profile as the README runs it: SQLite, one matcher shard, no auth."""
+    return deployments.get(
+        "serve",
+        lambda run_dir: _serve(run_dir, ROOT / "serve_config.yaml", deployments.models_dir, {}),
+    )
+
+
+@pytest.fixture
+def scaled_service(deployments):
+    """The same application on PostgreSQL, with two matcher shards and authentication on,
+    as a cluster runs it. Gives (url, database url, admin credentials)."""
+    database_url = os.environ.get("LUNA_TEST_POSTGRES_URL")
+    if not database_url:
+        if os.environ.get("LUNA_REQUIRE_POSTGRES") == "1":
+            pytest.fail("LUNA_REQUIRE_POSTGRES=1 but no LUNA_TEST_POSTGRES_URL", pytrace=False)
+        pytest.skip("no PostgreSQL: scripts/run-tests.sh starts one (scripts/postgres.sh)")
+
+    def start(run_dir: Path):
+        config = yaml.safe_load((ROOT / "serve_config.yaml").read_text())
+        [app] = config["applications"]
+        app["args"]["matcher"]["shards"] = 2
+        app["args"]["auth"] = {"enabled": True}
+        shard = next(d for d in app["deployments"] if d["name"] == "matcher_shard_0")
+        app["deployments"].append({**shard, "name": "matcher_shard_1"})
+        path = run_dir / "serve_config.scaled.yaml"
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        env = {
+            "LUNA_DATABASE_URL": database_url,
+            "LUNA_ADMIN_LOGIN": ADMIN_LOGIN,
+            "LUNA_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        }
+        served = _serve(run_dir, path, deployments.models_dir, env)
+        try:
+            yield next(served), database_url, (ADMIN_LOGIN, ADMIN_PASSWORD)
+        finally:
+            served.close()  # stops that serve run
+
+    return deployments.get("scaled", start)
+
+
+def _serve(run_dir: Path, config: Path, models_dir: Path, extra_env: dict[str, str]):
+    """Start ``serve run`` of ``config`` through the launcher on a free port; yield its URL
+    once healthy; stop it (and its local Ray) afterwards."""
     port = _free_port()
-    run_config = tmp_path_factory.mktemp("serve") / "serve_config.run.yaml"
-    log_path = run_config.with_name("serve.log")
+    run_config = run_dir / "serve_config.run.yaml"
+    log_path = run_dir / "serve.log"
     # Models from the repository, database and samples in a folder of this run.
     env = {
         **os.environ,
         "PYTHONUNBUFFERED": "1",
         "LUNA_MODELS_DIR": str(models_dir),
-        "LUNA_DATA_DIR": str(run_config.parent / "data"),
+        "LUNA_DATA_DIR": str(run_dir / "data"),
+        **extra_env,
     }
     with open(log_path, "w") as log:
         process = subprocess.Popen(
@@ -48,7 +129,7 @@ def service_url(tmp_path_factory, models_dir, photos):
                 "-m",
                 "serve_app.launch",
                 "--config",
-                "serve_config.yaml",
+                str(config),
                 "--port",
                 str(port),
                 "--no-provision",
