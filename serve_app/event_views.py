@@ -8,7 +8,7 @@ from typing import Any
 
 from serve_app.faces import ImageResult
 from serve_app.pipeline.events import Candidate, EventRecord, EventRef, FaceRef
-from serve_app.presenters import detector_detection, filter_reason, image_status
+from serve_app.presenters import detector_detection, filtered_detections, image_status
 from serve_app.samples import sample_url
 from serve_app.views import timestamp
 
@@ -117,17 +117,5 @@ def generate_response(events: list[EventRecord], results: list[ImageResult]) -> 
     return {
         "events": [event(e) for e in events],
         "images": [image_status(r) for r in results],
-        "filtered_detections": {
-            "face_detections": [
-                {
-                    "detection": {
-                        "filename": r.filename,
-                        "sample": {"detection": detector_detection(f)},
-                    },
-                    "filter_reasons": [filter_reason(reason) for reason in f.filter_reasons],
-                }
-                for r in results
-                for f in r.filtered
-            ]
-        },
+        "filtered_detections": filtered_detections(results),
     }

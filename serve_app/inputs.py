@@ -29,11 +29,14 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from python_multipart.multipart import parse_options_header
 from starlette.requests import Request
 
+from models import descriptor_format
+from models.face.arcface import Descriptor
 from serve_app.errors import (
     BAD_CONTENT_TYPE,
     BAD_INPUT_GENERIC,
     BAD_JSON,
     BODY_TOO_LARGE,
+    DESCRIPTOR_VERSION,
     EMPTY_JSON,
     MULTIPART_BAD_CONTENT_TYPE,
     NO_DATA,
@@ -41,7 +44,7 @@ from serve_app.errors import (
     TOO_MANY_IMAGES,
     LunaError,
 )
-from serve_app.images import BASE64_FORMATS, IMAGE_FORMATS, IMAGE_MIMETYPES, unwrap
+from serve_app.images import BASE64_FORMATS, IMAGE_FORMATS, IMAGE_MIMETYPES, b64decode, unwrap
 from serve_app.multipart import Part, TooManyParts, parse_multipart
 from serve_app.settings import ImageUrlSettings, LimitSettings
 
@@ -413,3 +416,25 @@ async def _download(
             return bytes(data)
     except httpx.HTTPError as exc:
         raise LunaError(BAD_INPUT_GENERIC, f"cannot fetch {url}: {exc}") from exc
+
+
+SDK_DESCRIPTOR = "application/x-sdk-descriptor"
+SDK_DESCRIPTOR_B64 = "application/x-sdk-descriptor-base64"
+DESCRIPTOR_TYPES = (SDK_DESCRIPTOR, SDK_DESCRIPTOR_B64)
+
+
+async def read_descriptor(request: Request, limits: LimitSettings, version: int) -> Descriptor:
+    """The SDK descriptor a request sends instead of an image (``application/x-sdk-descriptor``
+    or its base64 form), of the configured model's ``version``."""
+    body = await read_body(request, limits.max_body_bytes)
+    if not body:
+        raise LunaError(NO_DATA)
+    data = b64decode(body) if media_type(request) == SDK_DESCRIPTOR_B64 else body
+    try:
+        vector, found = descriptor_format.unpack(data)
+    except descriptor_format.DescriptorFormatError as exc:
+        raise LunaError(BAD_INPUT_GENERIC, f"bad descriptor: {exc}") from exc
+    if found != version:
+        raise LunaError(DESCRIPTOR_VERSION, found, f"this service extracts version {version}")
+    # A descriptor sent by a client has no quality score of ours; it counts as fully usable.
+    return Descriptor(vector, 1.0, found)

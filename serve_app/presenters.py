@@ -134,20 +134,26 @@ def detector_image(result: ImageResult) -> dict[str, Any]:
                 {"face": _with_sample(f, {"detection": detector_detection(f)})}
                 for f in result.faces
             ],
-            "filtered_detections": {
-                "face_detections": [
-                    {
-                        "detection": {
-                            "filename": result.filename,
-                            "sample": {"detection": detector_detection(f)},
-                        },
-                        "filter_reasons": [filter_reason(r) for r in f.filter_reasons],
-                    }
-                    for f in result.filtered
-                ]
-            },
+            "filtered_detections": filtered_detections([result]),
         }
     return out
+
+
+def filtered_detections(results: list[ImageResult]) -> dict[str, Any]:
+    """``filtered_detections``: each face a filter removed, with the filters' reasons."""
+    return {
+        "face_detections": [
+            {
+                "detection": {
+                    "filename": result.filename,
+                    "sample": {"detection": detector_detection(face)},
+                },
+                "filter_reasons": [filter_reason(r) for r in face.filter_reasons],
+            }
+            for result in results
+            for face in result.filtered
+        ]
+    }
 
 
 # /1/sdk

@@ -16,7 +16,11 @@ import numpy as np
 from serve_app.event_views import event_ref, face_ref
 from serve_app.pipeline.events import FaceRef
 from serve_app.pipeline.verify import AttributeRef, Reference, VerifiedFace, VerifiedImage
-from serve_app.presenters import detector_detection, filter_reason, image_status
+from serve_app.presenters import (
+    detector_detection,
+    filtered_detections,
+    image_status,
+)
 from serve_app.samples import sample_url
 from serve_app.views import timestamp
 
@@ -81,18 +85,7 @@ def verification_image(image: VerifiedImage) -> dict[str, Any]:
     if result.error is None:
         out["detections"] = {
             "face_detections": [_face_detection(v, image.from_descriptor) for v in image.faces],
-            "filtered_detections": {
-                "face_detections": [
-                    {
-                        "detection": {
-                            "filename": result.filename,
-                            "sample": {"detection": detector_detection(f)},
-                        },
-                        "filter_reasons": [filter_reason(r) for r in f.filter_reasons],
-                    }
-                    for f in result.filtered
-                ]
-            },
+            "filtered_detections": filtered_detections([result]),
         }
     return out
 

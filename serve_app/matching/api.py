@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from models.matching import CandidateFilter, Hit
+from models.matching import CandidateFilter, Hit, merge_topk
 from serve_app.errors import DESCRIPTOR_VERSION, LunaError
 from serve_app.policies import Candidates
 
@@ -31,7 +31,6 @@ class Matcher(ABC):
     async def start(self) -> None:
         """Build the index from the database (logging progress); return when it answers."""
 
-    @abstractmethod
     async def search(
         self,
         account_id: str,
@@ -41,7 +40,17 @@ class Matcher(ABC):
         limit: int,
     ) -> list[list[FaceMatch]]:
         """For each of ``vectors`` (Q, D), the best ``limit`` faces of ``account_id`` that
-        ``candidates`` admit, best first (cosine descending, then face_id)."""
+        ``candidates`` admit, best first (cosine descending, then face_id): every shard's
+        top-k, searched at once, merged per query."""
+        queries = self.check_queries(vectors, version)
+        per_shard = await self._search_shards(account_id, queries, candidates, limit)
+        return [merge_topk((hits[q] for hits in per_shard), limit) for q in range(len(queries))]
+
+    @abstractmethod
+    async def _search_shards(
+        self, account_id: str, queries: np.ndarray, candidates: CandidateFilter, limit: int
+    ) -> list[list[list[FaceMatch]]]:
+        """Each shard's top-k per query."""
 
     @abstractmethod
     async def refresh_faces(self, account_id: str, face_ids: Sequence[str]) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from models.matching import CandidateFilter, IndexConfig, ShardServer, merge_topk
+from models.matching import CandidateFilter, IndexConfig, ShardServer
 from serve_app.matching.api import FaceMatch, Matcher
 from serve_app.matching.loader import iter_pages, read_faces
 from serve_app.matching.settings import MatcherSettings
@@ -49,20 +49,13 @@ class LocalMatcher(Matcher):
             raise
         log.info("matcher: %d faces indexed in %d shards", sum(indexed), len(self.servers))
 
-    async def search(
-        self,
-        account_id: str,
-        vectors: np.ndarray,
-        version: int,
-        candidates: CandidateFilter,
-        limit: int,
-    ) -> list[list[FaceMatch]]:
-        """Every shard's top-k, merged per query."""
-        queries = self.check_queries(vectors, version)
-        per_shard = await asyncio.gather(
+    async def _search_shards(
+        self, account_id: str, queries: np.ndarray, candidates: CandidateFilter, limit: int
+    ) -> list[list[list[FaceMatch]]]:
+        """The in-process shards, searched concurrently (faiss releases the GIL)."""
+        return await asyncio.gather(
             *(s.search(account_id, queries, candidates, limit) for s in self.servers)
         )
-        return [merge_topk((hits[q] for hits in per_shard), limit) for q in range(len(queries))]
 
     async def refresh_faces(self, account_id: str, face_ids: Sequence[str]) -> None:
         """Read the faces and hand each shard its part."""

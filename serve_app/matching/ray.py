@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from models.matching import CandidateFilter, merge_topk, shard_of
+from models.matching import CandidateFilter, shard_of
 from serve_app.matching.api import FaceMatch, Matcher
 from serve_app.matching.loader import read_faces
 from serve_app.storage.db import Database
@@ -43,20 +43,13 @@ class RayMatcher(Matcher):
         sizes = await asyncio.gather(*(h.stats.remote() for h in self.handles))
         log.info("matcher: %d shards ready: %s", len(self.handles), sizes)
 
-    async def search(
-        self,
-        account_id: str,
-        vectors: np.ndarray,
-        version: int,
-        candidates: CandidateFilter,
-        limit: int,
-    ) -> list[list[FaceMatch]]:
-        """Every shard's top-k in parallel, merged per query."""
-        queries = self.check_queries(vectors, version)
-        per_shard = await asyncio.gather(
+    async def _search_shards(
+        self, account_id: str, queries: np.ndarray, candidates: CandidateFilter, limit: int
+    ) -> list[list[list[FaceMatch]]]:
+        """Every shard deployment at once."""
+        return await asyncio.gather(
             *(h.search.remote(account_id, queries, candidates, limit) for h in self.handles)
         )
-        return [merge_topk((hits[q] for hits in per_shard), limit) for q in range(len(queries))]
 
     async def refresh_faces(self, account_id: str, face_ids: Sequence[str]) -> None:
         """Read the faces, then update only the shards that hold them."""

@@ -11,26 +11,22 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.responses import Response
 
-from models import descriptor_format
 from models.face.arcface import Descriptor
 from serve_app.errors import (
     BAD_CONTENT_TYPE,
-    BAD_INPUT_GENERIC,
     BAD_JSON,
-    DESCRIPTOR_VERSION,
     DYNAMIC_HANDLER_ONLY,
     HANDLER_NOT_FOUND,
-    NO_DATA,
     REQUIRED_PARAMS,
     LunaError,
 )
 from serve_app.event_views import event as render_event
 from serve_app.event_views import event_url, generate_response
-from serve_app.images import b64decode
 from serve_app.inputs import (
+    DESCRIPTOR_TYPES,
     ImageInput,
     media_type,
-    read_body,
+    read_descriptor,
     read_images_and_policies,
     validation_error,
 )
@@ -54,8 +50,6 @@ from serve_app.storage.tables import Handler
 
 router = APIRouter(tags=["events"])
 EVENT_TIME, EVENT_END_TIME = "Luna-Event-Time", "Luna-Event-End-Time"
-SDK_DESCRIPTOR = "application/x-sdk-descriptor"
-SDK_DESCRIPTOR_B64 = "application/x-sdk-descriptor-base64"
 
 
 @router.post(
@@ -79,9 +73,9 @@ async def generate_events(
     descriptors: list[Descriptor] = []
     inputs: list[ImageInput] = []
     sent: object | None = None
-    if media in (SDK_DESCRIPTOR, SDK_DESCRIPTOR_B64):
-        body = await read_body(request, settings.limits.max_body_bytes)
-        descriptors = [_descriptor(body, media, services.estimators.descriptor_version())]
+    if media in DESCRIPTOR_TYPES:
+        version = services.estimators.descriptor_version()
+        descriptors = [await read_descriptor(request, settings.limits, version)]
     else:
         inputs, sent = await read_images_and_policies(request, settings.limits, settings.image_urls)
     policies = await _policies(services, account_id, handler, sent)
@@ -152,21 +146,6 @@ def _header_time(request: Request, name: str) -> datetime | None:
     except ValueError:
         return None
     return parsed.astimezone(UTC) if parsed.tzinfo else None
-
-
-def _descriptor(body: bytes, media: str, version: int) -> Descriptor:
-    """The SDK descriptor a request sent instead of an image."""
-    if not body:
-        raise LunaError(NO_DATA)
-    data = b64decode(body) if media == SDK_DESCRIPTOR_B64 else body
-    try:
-        vector, found = descriptor_format.unpack(data)
-    except descriptor_format.DescriptorFormatError as exc:
-        raise LunaError(BAD_INPUT_GENERIC, f"bad descriptor: {exc}") from exc
-    if found != version:
-        raise LunaError(DESCRIPTOR_VERSION, found, f"this service extracts version {version}")
-    # A descriptor sent by a client has no quality score of ours; it counts as fully usable.
-    return Descriptor(vector, 1.0, found)
 
 
 async def _handler(services: Services, account_id: str, handler_id: str) -> Handler:

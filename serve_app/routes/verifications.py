@@ -11,20 +11,23 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from models import descriptor_format
-from models.face.arcface import Descriptor
 from serve_app.errors import (
     BAD_CONTENT_TYPE,
     BAD_INPUT_GENERIC,
     BAD_QUERY,
-    DESCRIPTOR_VERSION,
     NO_DATA,
     REQUIRED_PARAMS,
     LunaError,
 )
 from serve_app.estimators import FACE_DESCRIPTOR
-from serve_app.images import b64decode
-from serve_app.inputs import media_type, parse_json, read_body, read_images
+from serve_app.inputs import (
+    DESCRIPTOR_TYPES,
+    media_type,
+    parse_json,
+    read_body,
+    read_descriptor,
+    read_images,
+)
 from serve_app.json_body import JSON_LIMIT, validate
 from serve_app.openapi_docs import IMAGE_BODY, json_body
 from serve_app.pipeline.verify import (
@@ -44,8 +47,6 @@ from serve_app.services import Services
 from serve_app.verification_views import raw_matches, verifications_response
 
 router = APIRouter(tags=["verifiers"])
-SDK_DESCRIPTOR = "application/x-sdk-descriptor"
-SDK_DESCRIPTOR_B64 = "application/x-sdk-descriptor-base64"
 
 
 class VerificationQuery(BaseModel):
@@ -112,9 +113,8 @@ async def perform_verification(
     storage = await services.storage.ready()
     settings = services.settings
     media = media_type(request)
-    if media in (SDK_DESCRIPTOR, SDK_DESCRIPTOR_B64):
-        body = await read_body(request, settings.limits.max_body_bytes)
-        descriptor = _descriptor(body, media, version)
+    if media in DESCRIPTOR_TYPES:
+        descriptor = await read_descriptor(request, settings.limits, version)
         references = await load_references(storage, account_id, version, ids)
         images = await verify(
             services.estimators,
@@ -141,21 +141,6 @@ async def perform_verification(
             use_exif=bool(query.use_exif_info),
         )
     return respond(request, verifications_response(images))
-
-
-def _descriptor(body: bytes, media: str, version: int) -> Descriptor:
-    """The SDK descriptor a request sent instead of an image."""
-    if not body:
-        raise LunaError(NO_DATA)
-    data = b64decode(body) if media == SDK_DESCRIPTOR_B64 else body
-    try:
-        vector, found = descriptor_format.unpack(data)
-    except descriptor_format.DescriptorFormatError as exc:
-        raise LunaError(BAD_INPUT_GENERIC, f"bad descriptor: {exc}") from exc
-    if found != version:
-        raise LunaError(DESCRIPTOR_VERSION, found, f"this service extracts version {version}")
-    # A descriptor sent by a client has no quality score of ours; it counts as fully usable.
-    return Descriptor(vector, 1.0, found)
 
 
 DescriptorList = Annotated[
