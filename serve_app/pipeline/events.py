@@ -13,6 +13,7 @@ from models.face.age_gender import AgeGender
 from models.face.arcface import Descriptor
 from serve_app.faces import Face, ImageResult
 from serve_app.pipeline.extract import aggregate
+from serve_app.storage.tables import Event
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,18 @@ class EventRef:
     source: str
     tags: tuple[str, ...]
     create_time: datetime | None
+
+    @classmethod
+    def of(cls, row: Event) -> EventRef:
+        """The reference to a stored event row."""
+        return cls(
+            event_id=row.event_id,
+            handler_id=row.handler_id,
+            external_id=row.external_id,
+            source=row.source,
+            tags=tuple((row.body or {}).get("tags") or ()),
+            create_time=row.create_time,
+        )
 
 
 @dataclass(frozen=True)

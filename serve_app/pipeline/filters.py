@@ -8,15 +8,22 @@ or tagged as if it had passed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from models.face.age_gender import AgeGender
 from serve_app.policies import Filters
 
-if TYPE_CHECKING:
-    from serve_app.pipeline.events import EventRecord
+
+class Filterable(Protocol):
+    """What filters read: an event, or a verifier's face (which has no matches)."""
+
+    basic_attributes: AgeGender | None
+
+    def best_similarity(self, label: str) -> float | None:
+        """The best similarity under match ``label``; None without candidates."""
 
 
-def passes(filters: Filters, event: EventRecord) -> bool:
+def passes(filters: Filters, event: Filterable) -> bool:
     """Whether ``event`` meets every condition of ``filters``."""
     attributes = event.basic_attributes
     if filters.age__gte is not None or filters.age__lt is not None or filters.gender is not None:

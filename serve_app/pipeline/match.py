@@ -142,17 +142,7 @@ async def _match_events(
         [descriptor_format.from_raw(row.descriptor, len(row.descriptor) // 4) for row in rows]
     )
     scores, positions = exact_topk(vectors, matrix, policy.limit)
-    refs = [
-        EventRef(
-            event_id=row.event_id,
-            handler_id=row.handler_id,
-            external_id=row.external_id,
-            source=row.source,
-            tags=tuple((row.body or {}).get("tags") or ()),
-            create_time=row.create_time,
-        )
-        for row in rows
-    ]
+    refs = [EventRef.of(row) for row in rows]
     return [
         [Candidate(float(s), event=refs[i]) for s, i in zip(row_scores, row_positions, strict=True)]
         for row_scores, row_positions in zip(scores, positions, strict=True)

@@ -150,15 +150,9 @@ async def load_references(
         event = events[event_id]
         if event.descriptor is None or event.descriptor_version != version:
             raise LunaError(DESCRIPTOR_VERSION, version, f"event {event_id} has no such descriptor")
-        ref = EventRef(
-            event_id=event.event_id,
-            handler_id=event.handler_id,
-            external_id=event.external_id,
-            source=event.source,
-            tags=tuple((event.body or {}).get("tags") or ()),
-            create_time=event.create_time,
+        found.append(
+            Reference("event", event_id, _vector(event.descriptor), event=EventRef.of(event))
         )
-        found.append(Reference("event", event_id, _vector(event.descriptor), event=ref))
     return found + [face(face_id) for face_id in external]
 
 
@@ -279,7 +273,7 @@ class _Gate:
 
 
 def _passes(filters: Filters, face: Face) -> bool:
-    return passes(filters, _Gate(face))  # type: ignore[arg-type]
+    return passes(filters, _Gate(face))
 
 
 async def verify(
