@@ -139,3 +139,5 @@ QUEUE_FULL = ErrorKind(2, "Queue request timeout", "{}", 503)
 RATE_LIMITED = ErrorKind(
     90001, "Too many requests", "Rate limit exceeded for {}: {} requests/s, burst {}", 429
 )
+# ours: LUNA's Image Store code for a missing image is not published.
+IMAGE_NOT_FOUND = ErrorKind(13001, OBJECT_NOT_FOUND, "Image with id '{}' not found", 404)

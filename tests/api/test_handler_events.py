@@ -316,3 +316,18 @@ async def test_event_upgrade_gives_a_stored_event_a_descriptor(db_client, photo_
         "/1/extractor/upgrade", json={"event_id": "00000000-0000-4000-8000-000000000000"}
     )
     assert_luna_error(missing, 23001, 404)
+
+
+async def test_source_images_are_kept_when_the_policy_says(db_client, photo_bytes):
+    policies = {"storage_policy": {"image_origin_policy": {"store_image": 1}}}
+    handler = await create(db_client, "/1/handlers", {"policies": policies})
+    photo = photo_bytes("group_six.jpg")
+    events = (await events_of(db_client, handler, photo))["events"]
+    origins = {e["detections"][0]["image_origin"] for e in events}
+    assert len(events) == 6 and len(origins) == 1  # one image kept for its six faces
+    [origin] = origins
+    kept = await db_client.get(origin)
+    assert kept.status_code == 200 and kept.content == photo
+    assert kept.headers["content-type"] == "image/jpeg"
+    other = await db_client.get(origin, headers={"Luna-Account-Id": new_account()})
+    assert_luna_error(other, 13001, 404)
