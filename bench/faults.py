@@ -135,12 +135,16 @@ class Load:
                     response = await http.post(self.routes[route], content=photo, headers=headers)
                     status = response.status_code
                     label = str(status)
-                    body = response.json() if response.content else {}
-                    if status >= 400:
-                        label += f" ({body.get('error_code') if isinstance(body, dict) else '?'})"
-                    elif route == "events":
+                    try:
+                        body = response.json()
+                    except ValueError:  # not a LUNA error body: show what it was
+                        body = None
+                        label += f" not JSON: {response.text[:40]!r}"
+                    if status >= 400 and isinstance(body, dict):
+                        label += f" ({body.get('error_code')})"
+                    elif route == "events" and isinstance(body, dict):
                         ids = [e["event_id"] for e in body.get("events", [])]
-                except (httpx.HTTPError, ValueError) as exc:
+                except httpx.HTTPError as exc:
                     label = type(exc).__name__
                 self.outcomes.append(Outcome(route, began, self.now(), status, label, ids))
                 if status is None or status >= 500:
@@ -293,8 +297,8 @@ def report_phase(phase: Phase, outcomes: list[Outcome]) -> dict:
         last_end = max(o.end for o in failed) - phase.began
         rec = f"{recovered:.1f} s" if recovered is not None else "not within the phase"
         print(
-            f"   failures from +{first:.1f} s to +{last_end:.1f} s; requests succeed again "
-            f"+{rec} after the fault"
+            f"   failed requests span {first:+.1f} s (first start) to {last_end:+.1f} s (last "
+            f"end) from the fault; requests succeed again +{rec} after it"
         )
     if phase.restored is not None:
         down = [o for o in mine if o.start < phase.restored]
@@ -371,6 +375,12 @@ async def integrity(database_url: str, data_dir: Path, account: str, acked: set[
         shown = f" e.g. {sorted(found)[:3]}" if found else ""
         print(f"   {len(found):5d} {name}{shown}")
     print(f"   {len(orphans):5d} sample files without a row (allowed: image written first)")
+    # A request can commit and then lose its answer (e.g. the ingress dies after the commit):
+    # the client sees a failure and may send it again. Not a loss; counted to be seen.
+    unanswered = event_ids - acked
+    print(
+        f"   {len(unanswered):5d} events stored whose request got no 201 (committed, answer lost)"
+    )
     return problems
 
 

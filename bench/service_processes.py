@@ -92,7 +92,8 @@ def service_processes(root: int, app: str = "luna", daemons: bool = False) -> li
         label = None
         prefix = f"{REPLICA_PREFIX}{app}:"
         if title.startswith(prefix):
-            label = title[len(prefix) :].split()[0]
+            # While it runs a task Ray titles it ``...:<deployment>.<method>``.
+            label = title[len(prefix) :].split()[0].split(".")[0]
         else:
             label = next((t.split("::")[1] for t in OTHER_TITLES if title.startswith(t)), None)
         if label is None and daemons and title:
