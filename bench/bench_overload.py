@@ -93,7 +93,10 @@ async def one(http: httpx.AsyncClient, url: str, image: bytes) -> tuple[str, flo
         )
         label = str(response.status_code)
         if response.status_code >= 400:
-            label += f" ({response.json().get('error_code')})"
+            try:
+                label += f" ({response.json().get('error_code')})"
+            except ValueError:  # not a LUNA body: say so rather than stop the run
+                label += f" (not JSON: {response.content[:40]!r})"
     except httpx.HTTPError as exc:
         label = type(exc).__name__
     return label, time.perf_counter() - began

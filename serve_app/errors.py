@@ -141,3 +141,5 @@ RATE_LIMITED = ErrorKind(
 )
 # ours: LUNA's Image Store code for a missing image is not published.
 IMAGE_NOT_FOUND = ErrorKind(13001, OBJECT_NOT_FOUND, "Image with id '{}' not found", 404)
+# LUNA's common "server connection error", for a database that cannot be reached.
+DATABASE_UNAVAILABLE = ErrorKind(11, "Internal server error", "Server connection error: {}", 503)

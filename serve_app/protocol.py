@@ -17,6 +17,7 @@ from typing import Any
 import msgpack
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.responses import Response
@@ -30,9 +31,11 @@ from serve_app.errors import (
     BAD_INPUT_GENERIC,
     BAD_QUERY,
     BODY_TOO_LARGE,
+    DATABASE_UNAVAILABLE,
     INTERNAL,
     METHOD_NOT_ALLOWED,
     PAGE_NOT_FOUND,
+    QUEUE_FULL,
     UNACCEPTABLE,
     ErrorKind,
     LunaError,
@@ -110,22 +113,91 @@ class LunaProtocolMiddleware:
             if started:
                 raise
             await error_from(exc)(scope, receive, send_with_id)
-        except Exception:
+        except Exception as exc:
             log.exception("request %s failed", request_id)
             if started:
                 raise
-            body = json.dumps(INTERNAL.body()).encode()
-            await send_with_id(
-                {
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [
+            cause = database_down(exc)
+            if cause is not None:  # temporary: the client may retry, and should know why
+                response = error_from(LunaError(DATABASE_UNAVAILABLE, cause))
+                response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_S)
+                await response(scope, receive, send_with_id)
+                return
+            await _send_json(send_with_id, 500, INTERNAL.body())
+
+
+DATABASE_RETRY_AFTER_S = 5
+BUSY = "the service is busy; retry later"
+_CONNECTION_ERRORS = (ConnectionError, TimeoutError, sa_exc.OperationalError, sa_exc.InterfaceError)
+
+
+def database_down(exc: BaseException) -> str | None:
+    """What made the database unreachable, when that is why ``exc`` was raised: a refused,
+    reset or timed-out connection, or the driver saying so (asyncpg, SQLite locked)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        kind = type(current)
+        asyncpg_connection = kind.__module__.startswith("asyncpg") and "Connect" in kind.__name__
+        if isinstance(current, _CONNECTION_ERRORS) or asyncpg_connection:
+            return kind.__name__
+        current = current.__cause__ or current.__context__
+    return None
+
+
+async def _send_json(send: Send, status: int, payload: dict[str, Any]) -> None:
+    body = json.dumps(payload).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class ProxyErrorBodyMiddleware:
+    """Gives the HTTP proxy's own error answers LUNA's body: when the ingress replica dies
+    mid-request (500) or its queue is full (``max_queued_requests``, 503), Ray Serve's proxy
+    answers in plain text, which LUNA clients cannot parse. Answers of the app (JSON or
+    msgpack, or any 2xx-4xx) pass untouched."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        replaced: dict[str, Any] | None = None
+
+        async def rewrite(message: Message) -> None:
+            nonlocal replaced
+            if message["type"] == "http.response.start":
+                headers = dict(message.get("headers", []))
+                kind = headers.get(b"content-type", b"").split(b";")[0].strip()
+                status = message["status"]
+                if status >= 500 and kind not in (b"application/json", b"application/msgpack"):
+                    busy = status == 503
+                    replaced = QUEUE_FULL.body(BUSY) if busy else INTERNAL.body()
+                    body = json.dumps(replaced).encode()
+                    kept = [
+                        (key, value)
+                        for key, value in message.get("headers", [])
+                        if key.lower() in (b"luna-request-id", b"retry-after")
+                    ]
+                    headers = [
                         (b"content-type", b"application/json"),
                         (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send_with_id({"type": "http.response.body", "body": body})
+                        *kept,
+                    ]
+                    await send(
+                        {"type": "http.response.start", "status": status, "headers": headers}
+                    )
+                    await send({"type": "http.response.body", "body": body})
+                    return
+            elif replaced is not None:
+                return  # the proxy's own text body is dropped
+            await send(message)
+
+        await self.app(scope, receive, rewrite)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -208,10 +280,11 @@ class BodyLimitMiddleware:
 
 def proxy_middlewares() -> list[Middleware]:
     """Middlewares for Ray Serve's HTTP proxy (``RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH=
-    serve_app.protocol:proxy_middlewares``): the body limit, from ``LUNA_MAX_BODY_BYTES``
-    (default: the settings' ``limits.max_body_bytes`` default)."""
+    serve_app.protocol:proxy_middlewares``): LUNA bodies for the proxy's own error answers,
+    and the body limit, from ``LUNA_MAX_BODY_BYTES`` (default: the settings'
+    ``limits.max_body_bytes`` default)."""
     limit = int(os.environ.get("LUNA_MAX_BODY_BYTES") or LimitSettings().max_body_bytes)
-    return [Middleware(BodyLimitMiddleware, max_bytes=limit)]
+    return [Middleware(ProxyErrorBodyMiddleware), Middleware(BodyLimitMiddleware, max_bytes=limit)]
 
 
 def account_id(request: Request) -> str:
