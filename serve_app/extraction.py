@@ -7,39 +7,26 @@ pipeline's extract step as face warps.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import update
 
 from models import descriptor_format
-from models.face.age_gender import AgeGender
-from models.face.arcface import Descriptor
 from models.face.face_align import WARP_SIZE
 from serve_app import aggregation
 from serve_app.errors import BAD_INPUT_GENERIC, BAD_QUERY, EVENT_NOT_FOUND, LunaError
 from serve_app.estimators import Estimators
 from serve_app.faces import Face, ImageResult
-from serve_app.pipeline.extract import extract
+from serve_app.pipeline.extract import Extracted, extract
 from serve_app.pipeline.plan import FACE_WARP, Plan
 from serve_app.policies import Uuid
 from serve_app.samples import load_face_samples
-from serve_app.storage.attributes import AttributeStore
 from serve_app.storage.events import EventStore
 from serve_app.storage.store import Storage
-from serve_app.storage.tables import Attribute, Event
+from serve_app.storage.tables import Event
 
 WARP_BOX = np.array([0, 0, WARP_SIZE, WARP_SIZE], dtype=np.float32)
-
-
-@dataclass
-class Extracted:
-    """What one group of samples gave: its descriptor and attributes (each optional)."""
-
-    samples: list[str]
-    descriptor: Descriptor | None = None
-    basic_attributes: AgeGender | None = None
 
 
 async def extract_from_samples(
@@ -83,25 +70,6 @@ def aggregate(results: list[Extracted]) -> Extracted:
             [r.basic_attributes for r in results if r.basic_attributes]
         ),
     )
-
-
-async def store_attributes(
-    storage: Storage, account_id: str, results: list[Extracted], ttl_s: int
-) -> list[Attribute]:
-    """Temporary attributes for the results, in one transaction."""
-    async with storage.database.transaction() as session:
-        store = AttributeStore(session, account_id)
-        return [
-            await store.create(
-                descriptor=descriptor_format.raw(r.descriptor.vector) if r.descriptor else None,
-                descriptor_version=r.descriptor.version if r.descriptor else None,
-                descriptor_score=r.descriptor.score if r.descriptor else None,
-                basic_attributes=(r.basic_attributes.rounded() if r.basic_attributes else None),
-                samples=r.samples,
-                ttl_s=ttl_s,
-            )
-            for r in results
-        ]
 
 
 class EventUpgradeData(BaseModel):

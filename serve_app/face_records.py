@@ -8,7 +8,6 @@ that whatever must follow a change to a face (a matcher's index) is done in this
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -29,6 +28,7 @@ from serve_app.errors import (
 from serve_app.estimators import Estimators
 from serve_app.extraction import aggregate, extract_from_samples
 from serve_app.images import b64decode
+from serve_app.pipeline.store import add_face
 from serve_app.policies import Uuid
 from serve_app.storage.attributes import AttributeStore
 from serve_app.storage.lists import FaceStore, ListStore
@@ -176,33 +176,6 @@ async def _held(
         descriptors[version] = (data, None)
     basic = source.basic_attributes.model_dump() if source.basic_attributes else None
     return descriptors, basic, []
-
-
-async def add_face(
-    session: AsyncSession,
-    account_id: str,
-    descriptors: dict[int, tuple[bytes, float | None]],
-    basic_attributes: dict | None,
-    samples: list[str],
-    *,
-    user_data: str = "",
-    external_id: str = "",
-    avatar: str = "",
-    event_id: str | None = None,
-    lists: Sequence[str] = (),
-) -> Face:
-    """A new face in its lists, within the caller's transaction (``POST /1/faces``, and a
-    handler's face storage policy, which stores many faces in one transaction). Every list
-    must be the account's; a list removed meanwhile fails the commit with IntegrityError."""
-    list_store = ListStore(session, account_id)
-    if missing := await list_store.missing(lists):
-        raise LunaError(SOME_NOT_FOUND, f"lists ({', '.join(missing)})")
-    face = await FaceStore(session, account_id).create(
-        descriptors, basic_attributes, samples, user_data, external_id, event_id, avatar
-    )
-    for list_id in dict.fromkeys(lists):
-        await list_store.attach(list_id, [face.face_id])
-    return face
 
 
 async def update_face(storage: Storage, account_id: str, face_id: str, **fields: object) -> None:

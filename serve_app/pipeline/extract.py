@@ -5,6 +5,7 @@ the descriptor score filter, and aggregation of several samples into one.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from models.face.age_gender import AgeGender
 from models.face.arcface import Descriptor
@@ -14,6 +15,15 @@ from serve_app.faces import Face, FilterReason, ImageResult
 from serve_app.pipeline.estimate import estimate
 from serve_app.pipeline.plan import Plan
 from serve_app.pipeline.steps import Stage
+
+
+@dataclass
+class Extracted:
+    """What one group of samples gave: its descriptor and attributes (each optional)."""
+
+    samples: list[str]
+    descriptor: Descriptor | None = None
+    basic_attributes: AgeGender | None = None
 
 
 async def extract(estimators: Estimators, results: Sequence[ImageResult], plan: Plan) -> None:

@@ -16,18 +16,21 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import descriptor_format
 from serve_app.errors import SOME_NOT_FOUND, LunaError
-from serve_app.face_records import add_face
 from serve_app.faces import ImageResult
 from serve_app.pipeline.events import EventRecord, FaceRef, Renderer
+from serve_app.pipeline.extract import Extracted
 from serve_app.pipeline.filters import passes
 from serve_app.policies import StoragePolicy
 from serve_app.samples import sample_url, store_face_samples
 from serve_app.storage.attributes import AttributeStore
 from serve_app.storage.events import EventWriter, NewEvent
+from serve_app.storage.lists import FaceStore, ListStore
 from serve_app.storage.store import Storage
+from serve_app.storage.tables import Attribute, Face
 
 IMAGES = "images"
 
@@ -88,24 +91,36 @@ async def _store_images(storage: Storage, account_id: str, events: Sequence[Even
         image.image_origin = image_url(image_id)
 
 
+async def store_attributes(
+    storage: Storage, account_id: str, results: Sequence[Extracted], ttl_s: int
+) -> list[Attribute]:
+    """Temporary attributes for the results, in one transaction (``/1/extractor``, and the
+    attribute storage of handlers and verifiers)."""
+    async with storage.database.transaction() as session:
+        store = AttributeStore(session, account_id)
+        return [
+            await store.create(
+                descriptor=descriptor_format.raw(r.descriptor.vector) if r.descriptor else None,
+                descriptor_version=r.descriptor.version if r.descriptor else None,
+                descriptor_score=r.descriptor.score if r.descriptor else None,
+                basic_attributes=r.basic_attributes.rounded() if r.basic_attributes else None,
+                samples=r.samples,
+                ttl_s=ttl_s,
+            )
+            for r in results
+        ]
+
+
 async def _store_attributes(
     storage: Storage, policy: StoragePolicy, events: Sequence[EventRecord]
 ) -> None:
-    async with storage.database.transaction() as session:
-        for event in events:
-            store = AttributeStore(session, event.meta.account_id)
-            descriptor = event.descriptor
-            row = await store.create(
-                descriptor=descriptor_format.raw(descriptor.vector) if descriptor else None,
-                descriptor_version=descriptor.version if descriptor else None,
-                descriptor_score=descriptor.score if descriptor else None,
-                basic_attributes=event.basic_attributes.rounded()
-                if event.basic_attributes
-                else None,
-                samples=event.sample_ids,
-                ttl_s=policy.attribute_policy.ttl,
-            )
-            event.attribute_id = row.attribute_id
+    if not events:
+        return
+    extracted = [Extracted(e.sample_ids, e.descriptor, e.basic_attributes) for e in events]
+    account_id = events[0].meta.account_id
+    rows = await store_attributes(storage, account_id, extracted, policy.attribute_policy.ttl)
+    for event, row in zip(events, rows, strict=True):
+        event.attribute_id = row.attribute_id
 
 
 async def _store_faces(
@@ -198,3 +213,30 @@ def _row(event: EventRecord, body: dict[str, Any], notify: bool) -> NewEvent:
         descriptor_version=descriptor.version if descriptor else None,
         notify=notify,
     )
+
+
+async def add_face(
+    session: AsyncSession,
+    account_id: str,
+    descriptors: dict[int, tuple[bytes, float | None]],
+    basic_attributes: dict | None,
+    samples: list[str],
+    *,
+    user_data: str = "",
+    external_id: str = "",
+    avatar: str = "",
+    event_id: str | None = None,
+    lists: Sequence[str] = (),
+) -> Face:
+    """A new face in its lists, within the caller's transaction (``POST /1/faces``, and a
+    handler's face storage policy, which stores many faces in one transaction). Every list
+    must be the account's; a list removed meanwhile fails the commit with IntegrityError."""
+    list_store = ListStore(session, account_id)
+    if missing := await list_store.missing(lists):
+        raise LunaError(SOME_NOT_FOUND, f"lists ({', '.join(missing)})")
+    face = await FaceStore(session, account_id).create(
+        descriptors, basic_attributes, samples, user_data, external_id, event_id, avatar
+    )
+    for list_id in dict.fromkeys(lists):
+        await list_store.attach(list_id, [face.face_id])
+    return face

@@ -15,12 +15,12 @@ from serve_app.extraction import (
     aggregate,
     extract_from_samples,
     keep_scores,
-    store_attributes,
     upgrade_event,
 )
 from serve_app.face_records import UpgradeInput, upgrade_face
 from serve_app.json_body import read_json, validate
 from serve_app.openapi_docs import json_body
+from serve_app.pipeline.store import store_attributes
 from serve_app.policies import Uuid
 from serve_app.protocol import respond
 from serve_app.routes.deps import AccountId, ServicesDep
