@@ -186,11 +186,9 @@ class ExtractPolicy(FaceExtractPolicy):
 # Matching
 
 
-class Candidates(_Policy):
-    """Where to look for matches: faces (by list or ids) or events."""
+class FaceCandidates(_Policy):
+    """Which of the account's faces are candidates (all given conditions hold)."""
 
-    origin: Literal["faces", "events"] = "faces"
-    account_id: Uuid | None = None
     list_id: Uuid | None = None
     face_ids: Annotated[list[Uuid], Field(max_length=1000)] | None = None
     external_ids: (
@@ -201,6 +199,13 @@ class Candidates(_Policy):
     create_time__lt: Time | None = None
     face_id__gte: Uuid | None = None
     face_id__lt: Uuid | None = None
+
+
+class Candidates(FaceCandidates):
+    """Where to look for matches: faces (by list or ids) or events."""
+
+    origin: Literal["faces", "events"] = "faces"
+    account_id: Uuid | None = None
     event_ids: Annotated[list[Uuid], Field(max_length=1000)] | None = None
     handler_ids: Annotated[list[Uuid], Field(max_length=1000)] | None = None
     sources: list[Annotated[str, Field(max_length=128)]] | None = None

@@ -10,7 +10,7 @@ import numpy as np
 
 from models.matching import CandidateFilter, Hit, merge_topk
 from serve_app.errors import DESCRIPTOR_VERSION, LunaError
-from serve_app.policies import Candidates
+from serve_app.policies import FaceCandidates
 
 # A face found by a search: face_id, cosine, external_id, user_data, create_time, list_ids.
 FaceMatch = Hit
@@ -81,7 +81,7 @@ def _time(value: str | None) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def candidate_filter(candidates: Candidates) -> CandidateFilter:
+def candidate_filter(candidates: FaceCandidates) -> CandidateFilter:
     """The matcher's filter from a match policy's candidates of origin ``faces``."""
     return CandidateFilter(
         list_id=str(candidates.list_id) if candidates.list_id is not None else None,

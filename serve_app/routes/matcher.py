@@ -22,7 +22,7 @@ from serve_app.pipeline.verify import (
     ReferenceIds,
     load_references,
 )
-from serve_app.policies import Candidates, Time, Unit, Uuid
+from serve_app.policies import FaceCandidates, Unit
 from serve_app.protocol import UUID_PATTERN, respond
 from serve_app.routes.deps import AccountScope, ServicesDep
 from serve_app.routes.verifications import RawBody, raw_similarities, read_raw_body
@@ -81,21 +81,10 @@ class MatchReference(BaseModel):
         return DescriptorEntity(id=self.id, type=kind, data=self.data or "", version=self.version)
 
 
-class FaceFilters(BaseModel):
+class FaceFilters(FaceCandidates):
     """Which of the account's faces are candidates (all given conditions hold)."""
 
-    model_config = ConfigDict(extra="forbid")
     origin: Literal["faces"] = "faces"
-    list_id: Uuid | None = None
-    face_ids: Annotated[list[Uuid], Field(max_length=1000)] | None = None
-    external_ids: (
-        Annotated[list[Annotated[str, Field(max_length=36)]], Field(max_length=1000)] | None
-    ) = None
-    user_data: Annotated[str, Field(max_length=128)] | None = None
-    create_time__gte: Time | None = None
-    create_time__lt: Time | None = None
-    face_id__gte: Uuid | None = None
-    face_id__lt: Uuid | None = None
 
 
 class CandidateSet(BaseModel):
@@ -129,9 +118,8 @@ async def match_faces(
     storage = await services.storage.ready()
     per_set = []
     for candidates in body.candidates:
-        filters = Candidates(**candidates.filters.model_dump(exclude_none=True))
         hits = await matcher.search(
-            account_id, vectors, version, candidate_filter(filters), candidates.limit
+            account_id, vectors, version, candidate_filter(candidates.filters), candidates.limit
         )
         refs = await face_refs(
             storage, account_id, list(dict.fromkeys(h.face_id for found in hits for h in found))
