@@ -18,7 +18,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import logging
 import secrets
 import time
@@ -28,7 +27,7 @@ from datetime import datetime
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from serve_app.errors import AUTH_FAILED, LunaError
+from serve_app.errors import AUTH_FAILED, LunaError, send_error_body
 from serve_app.settings import AuthSettings
 from serve_app.storage.accounts import Accounts, LoginTaken
 from serve_app.storage.tables import Account, utcnow
@@ -304,16 +303,4 @@ async def _refuse(scope: Scope, send: Send, error: LunaError) -> None:
         reason = f"{error.kind.code}: {error.body['detail']}"[:123]
         await send({"type": "websocket.close", "code": 1008, "reason": reason})
         return
-    body = json.dumps(error.body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": error.status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"www-authenticate", CHALLENGE),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_error_body(send, error.status, error.body, [(b"www-authenticate", CHALLENGE)])

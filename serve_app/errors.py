@@ -7,6 +7,8 @@ describing the code. Codes marked "ours" cover cases LUNA documents no code for.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,3 +145,21 @@ RATE_LIMITED = ErrorKind(
 IMAGE_NOT_FOUND = ErrorKind(13001, OBJECT_NOT_FOUND, "Image with id '{}' not found", 404)
 # LUNA's common "server connection error", for a database that cannot be reached.
 DATABASE_UNAVAILABLE = ErrorKind(11, "Internal server error", "Server connection error: {}", 503)
+
+
+async def send_error_body(
+    send: Callable[[dict[str, Any]], Awaitable[None]],
+    status: int,
+    body: dict[str, Any],
+    headers: Sequence[tuple[bytes, bytes]] = (),
+) -> None:
+    """Answer an ASGI request with a LUNA error body as JSON, for the middlewares that
+    answer before (or instead of) the app."""
+    data = json.dumps(body).encode()
+    start_headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(data)).encode()),
+        *headers,
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": start_headers})
+    await send({"type": "http.response.body", "body": data})

@@ -15,14 +15,13 @@ Probes (``/version``, ``/healthcheck``) are never refused: an overloaded replica
 
 from __future__ import annotations
 
-import json
 import math
 import time
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from serve_app.auth import PUBLIC_PATHS, principal_of
-from serve_app.errors import QUEUE_FULL, RATE_LIMITED, LunaError
+from serve_app.errors import QUEUE_FULL, RATE_LIMITED, LunaError, send_error_body
 
 # Buckets kept before idle (full again) ones are dropped: keys a client makes up (account
 # headers, addresses) cannot grow memory without bound.
@@ -30,19 +29,8 @@ MAX_BUCKETS = 10_000
 
 
 async def _refuse(send: Send, error: LunaError, retry_after_s: float) -> None:
-    body = json.dumps(error.body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": error.status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", str(max(1, math.ceil(retry_after_s))).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    retry = str(max(1, math.ceil(retry_after_s))).encode()
+    await send_error_body(send, error.status, error.body, [(b"retry-after", retry)])
 
 
 class ConcurrencyLimitMiddleware:

@@ -39,6 +39,7 @@ from serve_app.errors import (
     UNACCEPTABLE,
     ErrorKind,
     LunaError,
+    send_error_body,
 )
 from serve_app.limits import ConcurrencyLimitMiddleware, RateLimitMiddleware
 from serve_app.settings import LimitSettings
@@ -123,7 +124,7 @@ class LunaProtocolMiddleware:
                 response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_S)
                 await response(scope, receive, send_with_id)
                 return
-            await _send_json(send_with_id, 500, INTERNAL.body())
+            await send_error_body(send_with_id, 500, INTERNAL.body())
 
 
 DATABASE_RETRY_AFTER_S = 5
@@ -144,13 +145,6 @@ def database_down(exc: BaseException) -> str | None:
             return kind.__name__
         current = current.__cause__ or current.__context__
     return None
-
-
-async def _send_json(send: Send, status: int, payload: dict[str, Any]) -> None:
-    body = json.dumps(payload).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
 
 
 class ProxyErrorBodyMiddleware:
@@ -177,21 +171,12 @@ class ProxyErrorBodyMiddleware:
                 if status >= 500 and kind not in (b"application/json", b"application/msgpack"):
                     busy = status == 503
                     replaced = QUEUE_FULL.body(BUSY) if busy else INTERNAL.body()
-                    body = json.dumps(replaced).encode()
                     kept = [
                         (key, value)
                         for key, value in message.get("headers", [])
                         if key.lower() in (b"luna-request-id", b"retry-after")
                     ]
-                    headers = [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                        *kept,
-                    ]
-                    await send(
-                        {"type": "http.response.start", "status": status, "headers": headers}
-                    )
-                    await send({"type": "http.response.body", "body": body})
+                    await send_error_body(send, status, replaced, kept)
                     return
             elif replaced is not None:
                 return  # the proxy's own text body is dropped
