@@ -8,7 +8,7 @@ models: the client's values with every default filled in.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -32,6 +32,14 @@ def _rfc3339(value: str) -> str:
 
 
 Time = Annotated[str, Field(max_length=40), AfterValidator(_rfc3339)]
+
+
+def policy_time(value: str | None) -> datetime | None:
+    """A policy's time as an aware datetime; one written without an offset is UTC."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class _Policy(BaseModel):

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 import numpy as np
 
 from models.matching import CandidateFilter, Hit, merge_topk
 from serve_app.errors import DESCRIPTOR_VERSION, LunaError
-from serve_app.policies import FaceCandidates
+from serve_app.policies import FaceCandidates, policy_time
 
 # A face found by a search: face_id, cosine, external_id, user_data, create_time, list_ids.
 FaceMatch = Hit
@@ -73,14 +72,6 @@ class Matcher(ABC):
         return queries
 
 
-def _time(value: str | None) -> datetime | None:
-    # Policies keep times as the client wrote them (RFC 3339); one without an offset is UTC.
-    if value is None:
-        return None
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def candidate_filter(candidates: FaceCandidates) -> CandidateFilter:
     """The matcher's filter from a match policy's candidates of origin ``faces``."""
     return CandidateFilter(
@@ -92,8 +83,8 @@ def candidate_filter(candidates: FaceCandidates) -> CandidateFilter:
         if candidates.external_ids is not None
         else None,
         user_data=candidates.user_data,
-        create_time__gte=_time(candidates.create_time__gte),
-        create_time__lt=_time(candidates.create_time__lt),
+        create_time__gte=policy_time(candidates.create_time__gte),
+        create_time__lt=policy_time(candidates.create_time__lt),
         face_id__gte=str(candidates.face_id__gte) if candidates.face_id__gte is not None else None,
         face_id__lt=str(candidates.face_id__lt) if candidates.face_id__lt is not None else None,
     )

@@ -9,7 +9,6 @@ threshold are left out; each label's candidates are best first.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 import numpy as np
 from sqlalchemy import select
@@ -20,7 +19,7 @@ from serve_app.estimators import Estimators
 from serve_app.matching.api import Matcher, candidate_filter
 from serve_app.pipeline.events import Candidate, EventRecord, EventRef, FaceRef, MatchResult
 from serve_app.pipeline.filters import passes
-from serve_app.policies import MatchPolicy
+from serve_app.policies import MatchPolicy, policy_time
 from serve_app.storage.lists import FaceStore
 from serve_app.storage.store import Storage
 from serve_app.storage.tables import Event, EventTag
@@ -127,9 +126,9 @@ async def _match_events(
     if candidates.external_ids:
         query = query.where(Event.external_id.in_(candidates.external_ids))
     if candidates.create_time__gte:
-        query = query.where(Event.create_time >= _time(candidates.create_time__gte))
+        query = query.where(Event.create_time >= policy_time(candidates.create_time__gte))
     if candidates.create_time__lt:
-        query = query.where(Event.create_time < _time(candidates.create_time__lt))
+        query = query.where(Event.create_time < policy_time(candidates.create_time__lt))
     if candidates.tags:
         tagged = select(EventTag.event_id).where(EventTag.tag.in_(candidates.tags))
         query = query.where(Event.event_id.in_(tagged))
@@ -147,7 +146,3 @@ async def _match_events(
         [Candidate(float(s), event=refs[i]) for s, i in zip(row_scores, row_positions, strict=True)]
         for row_scores, row_positions in zip(scores, positions, strict=True)
     ]
-
-
-def _time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None

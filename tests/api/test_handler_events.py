@@ -305,7 +305,15 @@ async def test_event_upgrade_gives_a_stored_event_a_descriptor(db_client, photo_
     policies = {
         "extract_policy": {"extract_face_descriptor": 1},
         "match_policy": [
-            {"label": "seen", "candidates": {"origin": "events", "handler_ids": [handler]}}
+            {
+                "label": "seen",
+                # A time without an offset is UTC, as LUNA takes it.
+                "candidates": {
+                    "origin": "events",
+                    "handler_ids": [handler],
+                    "create_time__gte": "2000-01-01T00:00:00",
+                },
+            }
         ],
     }
     identify = await create(db_client, "/1/handlers", {"policies": policies})
