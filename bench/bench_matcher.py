@@ -1,5 +1,6 @@
-"""Matcher benchmark: top-10 search latency and throughput of an index shard, exact and IVF,
-beside brute force in numpy on the same data; build time, memory and recall@10.
+"""Matcher benchmark: top-10 search latency and throughput of an index shard, exact and
+approximate (fast-scan PQ, IVF), beside brute force in numpy on the same data; build time,
+memory and recall@10.
 
 Synthetic descriptors shaped like ArcFace's (not uniform noise): identities are random
 centres drawn with a decaying spectrum (variance of component i ~ i^-0.6), so that cosines
@@ -8,8 +9,9 @@ between identities have mean 0 and std ~0.07 (the project's ArcFace MBF impostor
 plus noise, giving cosines ~0.6-0.75 within an identity. Identities hold 1-6 faces (3 on
 average); queries are new samples of stored identities.
 
-    .venv/bin/python bench/bench_matcher.py --sizes 10000,100000,1000000
+    .venv/bin/python bench/bench_matcher.py --sizes 10000,100000,1000000 --threads 2
     .venv/bin/python bench/bench_matcher.py --sizes 10000 --queries 200     # a quick run
+    .venv/bin/python bench/bench_matcher.py --index ivf_sq8 --nprobe 128,512  # IVF sweeps
 """
 
 from __future__ import annotations
@@ -91,7 +93,7 @@ def numpy_topk(vectors: np.ndarray, query: np.ndarray, k: int) -> np.ndarray:
 
 
 def build(faces: Faces, kind: str, args: argparse.Namespace) -> tuple[IndexShard, float, float]:
-    """A shard of ``kind`` holding every face; the load and load + IVF training seconds."""
+    """A shard of ``kind`` holding every face; the load and load + index build seconds."""
     config = IndexConfig(
         descriptor_version=VERSION,
         dims=DIMS,
@@ -99,6 +101,7 @@ def build(faces: Faces, kind: str, args: argparse.Namespace) -> tuple[IndexShard
         exact_below=min(args.exact_below, len(faces.vectors)),
         nprobe=args.nprobe[0],
         rerank=args.rerank,
+        refine=args.refine[0],
         threads=args.threads,
     )
     shard = IndexShard(config)
@@ -156,8 +159,12 @@ def run(size: int, args: argparse.Namespace) -> list[str]:
                 f"| {batch_qps(shard, faces.queries[:32], k):.0f} | {agree:.3f} | | |"
             )
             part.ann = ann
-        for nprobe in args.nprobe:
-            shard.config = replace(shard.config, nprobe=nprobe)
+        sweep = "refine" if kind == "fastscan" else "nprobe"
+        for value in getattr(args, sweep):
+            shard.config = ann.config = replace(shard.config, **{sweep: value})
+            label = f"{kind} refine {value}"
+            if sweep == "nprobe":
+                label = f"{kind} nlist {ann.nlist} nprobe {value}"
             lat, _ = timed(search_ids(shard, k), faces.queries)
             _, answers = timed(search_ids(shard, k), checked)
             pairs = list(zip(answers, truth, strict=True))
@@ -166,7 +173,7 @@ def run(size: int, args: argparse.Namespace) -> list[str]:
             found = sum(len(g & set(a)) for g, a in zip(genuine, answers, strict=True))
             p50, p99, qps = percentiles(lat)
             rows.append(
-                f"| {n} | {kind} nlist {ann.nlist} nprobe {nprobe} | {p50:.2f} | {p99:.2f} "
+                f"| {n} | {label} | {p50:.2f} | {p99:.2f} "
                 f"| {qps:.0f} | {batch_qps(shard, faces.queries[:32], k):.0f} | {recall:.4f} "
                 f"| {top1:.4f} | {found / max(1, sum(len(g) for g in genuine)):.4f} |"
             )
@@ -181,19 +188,21 @@ BUILDS: list[str] = []
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
-    parser.add_argument("--index", default="ivf_sq8,ivf", help="approximate index kinds")
+    parser.add_argument("--index", default="fastscan", help="approximate index kinds (a list)")
     parser.add_argument("--queries", type=int, default=1000, help="timed approximate queries")
     parser.add_argument("--exact-queries", type=int, default=200, help="exact/numpy queries")
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--nprobe", default="32,128,512", help="IVF cells searched (a list)")
     parser.add_argument("--rerank", type=int, default=4, help="ivf_sq8: re-ranked = rerank * k")
-    parser.add_argument("--exact-below", type=int, default=1000, help="IVF from this size on")
+    parser.add_argument("--refine", default="1500,2500", help="fastscan: re-ranked (a list)")
+    parser.add_argument("--exact-below", type=int, default=1000, help="approximate from here on")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     args.nprobe = [int(x) for x in args.nprobe.split(",")]
+    args.refine = [int(x) for x in args.refine.split(",")]
     args.index = args.index.split(",")
     configure_faiss(args.threads)
-    print(f"top-{args.k}, {DIMS}-d float32, faiss threads {args.threads}, rerank {args.rerank}")
+    print(f"top-{args.k}, {DIMS}-d float32, faiss threads {args.threads}")
     lines = [
         "| descriptors | search | p50 ms | p99 ms | q/s (1 by 1) | q/s (batch 32) "
         "| recall@10 | top-1 = exact | genuine recall |",
@@ -204,7 +213,7 @@ def main() -> None:
     print()
     print("\n".join(lines))
     print()
-    print("| descriptors | index | load s | + IVF build s | index GiB per 1M | impostor cos std |")
+    print("| descriptors | index | load s | + index build s | GiB per 1M | impostor cos std |")
     print("|---|---|---|---|---|---|")
     print("\n".join(BUILDS))
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-INDEX_KINDS = ("ivf_sq8", "ivf", "flat")
+INDEX_KINDS = ("fastscan", "ivf_sq8", "ivf", "flat")
 
 
 @dataclass(frozen=True)
@@ -14,19 +14,26 @@ class IndexConfig:
     """How a shard indexes one descriptor version.
 
     An account's faces are searched exactly (inner product over all its rows) until it holds
-    ``exact_below`` descriptors; above that it gets an IVF index (``nlist`` cells, 0 = about
-    4*sqrt(rows); ``nprobe`` cells searched; with ``ivf_sq8`` the cells hold 8-bit codes and
-    the best ``rerank * limit`` are re-ranked on the float vectors), retrained when it has
-    grown by ``retrain_growth`` since the last training. Filters selecting at most
-    ``exact_below`` rows are searched exactly over just those rows.
+    ``exact_below`` descriptors; above that it gets an approximate index, retrained when it
+    has grown by ``retrain_growth`` since the last training:
+
+    - ``fastscan``: every row as a 4-bit PQ code (``pq_m`` sub-quantizers, 0 = dims/4, after
+      a random rotation), all scanned; the best ``refine`` re-ranked on the float vectors.
+    - ``ivf_sq8`` / ``ivf``: IVF cells (``nlist``, 0 = about 4*sqrt(rows); ``nprobe``
+      searched) of 8-bit codes, whose best ``rerank * limit`` are re-ranked, or of floats.
+
+    Filters selecting at most ``exact_below`` rows are searched exactly over just those rows.
     """
 
     descriptor_version: int
     dims: int = 512
     exact_below: int = 50_000
-    # "ivf_sq8": IVF over 8-bit codes, best candidates re-ranked on the float vectors;
-    # "ivf": IVF over the float vectors; "flat": exact only, at any size.
-    index: str = "ivf_sq8"
+    # "fastscan": all rows as 4-bit PQ codes, best candidates re-ranked on the float vectors;
+    # "ivf_sq8": IVF over 8-bit codes, re-ranked likewise; "ivf": IVF over the float
+    # vectors; "flat": exact only, at any size.
+    index: str = "fastscan"
+    refine: int = 2500  # fastscan: candidates re-ranked exactly
+    pq_m: int = 0  # fastscan: sub-quantizers (0 = dims / 4)
     nlist: int = 0
     nprobe: int = 512
     rerank: int = 4  # ivf_sq8: candidates re-ranked exactly = rerank * limit
@@ -38,9 +45,12 @@ class IndexConfig:
     def __post_init__(self) -> None:
         if self.index not in INDEX_KINDS:
             raise ValueError(f"matcher index must be one of {INDEX_KINDS}, not {self.index!r}")
-        for name in ("dims", "exact_below", "nprobe", "rerank", "train_points_per_list", "threads"):
+        positive = ("dims", "exact_below", "nprobe", "rerank", "refine")
+        for name in (*positive, "train_points_per_list", "threads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"matcher {name} must be at least 1")
+        if self.pq_m < 0 or (self.pq_m and (self.dims % self.pq_m or self.pq_m % 2)):
+            raise ValueError("matcher pq_m must be 0 or an even divisor of dims")
         if self.nlist < 0 or self.retrain_growth <= 1.0:
             raise ValueError("matcher nlist must be >= 0 and retrain_growth > 1")
 

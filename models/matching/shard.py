@@ -1,22 +1,24 @@
 """An index shard: face descriptors of many accounts, searchable per account with filters.
 
-Each account is a partition of its own (its rows, its key maps, its IVF index once large), so
-a search touches only the account's rows: isolation holds by construction, and a small
-account costs nothing to a large one. Rows are append-only; removing or changing a
-descriptor leaves a tombstone (and removes the id from the IVF index), and a partition whose
-dead rows outnumber its live ones is compacted.
+Each account is a partition of its own (its rows, its key maps, its approximate index once
+large), so a search touches only the account's rows: isolation holds by construction, and a
+small account costs nothing to a large one. Rows are append-only; removing or changing a
+descriptor leaves a tombstone, and a partition whose dead rows outnumber its live ones is
+compacted. The approximate indexes are in ``approximate.py``.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import faiss
 import numpy as np
 
+from models.matching.approximate import ApproximateIndex, build_index
 from models.matching.config import IndexConfig
 from models.matching.filters import NO_FILTER, CandidateFilter
 from models.matching.topk import exact_topk
@@ -80,8 +82,7 @@ class _Partition:
         self.row_of: dict[str, int] = {}
         self.by_list: dict[str, set[int]] = {}
         self.by_external: dict[str, set[int]] = {}
-        self.ann: faiss.IndexIVF | None = None
-        self.trained_at = 0
+        self.ann: ApproximateIndex | None = None
 
     @property
     def live(self) -> int:
@@ -205,6 +206,14 @@ class IndexShard:
         self._account_of: dict[str, str] = {}
         self._lock = threading.RLock()
         self._rng = np.random.default_rng(seed)
+        # Blocks of a fast-scan index are scanned in parallel for one query.
+        self._executor = None
+        if config.threads > 1:
+            # One faiss thread inside each worker: the workers are the parallelism, and
+            # OpenMP threads spinning beside them would take their cores.
+            self._executor = ThreadPoolExecutor(
+                config.threads, initializer=faiss.omp_set_num_threads, initargs=(1,)
+            )
 
     def __len__(self) -> int:
         with self._lock:
@@ -223,9 +232,9 @@ class IndexShard:
                 "descriptors": sum(p.live for p in parts),
                 "tombstones": sum(p.dead for p in parts),
                 "accounts": sum(1 for p in parts if p.live),
-                "ivf_accounts": sum(1 for p in parts if p.ann is not None),
+                "approximate_accounts": sum(1 for p in parts if p.ann is not None),
                 "vector_bytes": sum(p.vectors.nbytes for p in parts)
-                + sum(p.ann.ntotal * p.ann.code_size for p in parts if p.ann is not None),
+                + sum(p.ann.nbytes for p in parts if p.ann is not None),
             }
 
     def upsert(self, rows: Iterable[FaceRow], maintain: bool = True) -> int:
@@ -258,7 +267,6 @@ class IndexShard:
             for account_id, items in fresh.items():
                 part = self._parts[account_id]
                 part.reserve(len(items))
-                start = part.n
                 for row, vector in items:
                     # A face given twice in one call: the later row wins.
                     if row.face_id in part.row_of:
@@ -267,9 +275,7 @@ class IndexShard:
                     self._account_of[row.face_id] = account_id
                 indexed += len(items)
                 if part.ann is not None:
-                    new = np.arange(start, part.n)
-                    new = new[part.alive[new]]
-                    part.ann.add_with_ids(part.vectors[new], new)
+                    part.ann.catch_up(part.vectors, part.alive, part.n)
             if maintain:
                 for account_id in fresh:
                     self._maintain(account_id)
@@ -308,10 +314,10 @@ class IndexShard:
             rows = part.select(filt)
             if rows is not None and len(rows) == 0:
                 return [[] for _ in queries]
-            if part.ann is None or (rows is not None and len(rows) <= self.config.exact_below):
-                scores, ids = self._exact(part, queries, rows, limit)
-            else:
-                scores, ids = self._approximate(part, queries, rows, limit)
+            answer = None
+            if part.ann is not None and (rows is None or len(rows) > self.config.exact_below):
+                answer = self._approximate(part, queries, rows, limit)
+            scores, ids = answer or self._exact(part, queries, rows, limit)
             return [
                 sorted(
                     (part.hit(int(r), float(s)) for s, r in zip(srow, irow, strict=True) if r >= 0),
@@ -330,48 +336,20 @@ class IndexShard:
         scores, positions = exact_topk(queries, part.vectors[rows], limit)
         return scores, rows[positions]
 
-    def _approximate(
-        self, part: _Partition, queries: np.ndarray, rows: np.ndarray | None, limit: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        assert part.ann is not None
-        params = faiss.SearchParametersIVF()
-        params.nprobe = min(self.config.nprobe, part.ann.nlist)
-        bitmap = None
-        if rows is not None:
-            mask = np.zeros(part.n, bool)
-            mask[rows] = True
-            bitmap = np.packbits(mask, bitorder="little")
-            params.sel = faiss.IDSelectorBitmap(part.n, faiss.swig_ptr(bitmap))
-        admitted = part.live if rows is None else len(rows)
-        k = min(limit, admitted)
-        quantized = self.config.index == "ivf_sq8"
-        wide = min(admitted, k * self.config.rerank) if quantized else k
-        # faiss splits a batch by query (mode 0); with fewer queries than threads, split
-        # each query's cells instead (mode 1), so one query uses every thread.
-        part.ann.parallel_mode = 1 if len(queries) < self.config.threads else 0
-        scores, ids = part.ann.search(queries, wide, params=params)
-        del bitmap  # the selector read it during the search
-        if rows is not None and np.any(ids[:, k - 1] < 0):
-            # The probed cells held fewer admitted rows than asked for: a selective filter.
-            return self._exact(part, queries, rows, limit)
-        if quantized:
-            scores, ids = self._rerank(part, queries, ids, k)
-        return scores, ids
-
     @staticmethod
-    def _rerank(
-        part: _Partition, queries: np.ndarray, ids: np.ndarray, k: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        # 8-bit codes order the candidates roughly; their float vectors order them exactly
-        # and give the cosines returned.
-        out_scores = np.full((len(queries), k), -np.inf, np.float32)
-        out_ids = np.full((len(queries), k), -1, np.int64)
-        for q, row_ids in enumerate(ids):
-            found = row_ids[row_ids >= 0]
-            scores, positions = exact_topk(queries[q : q + 1], part.vectors[found], k)
-            out_scores[q, : positions.shape[1]] = scores[0]
-            out_ids[q, : positions.shape[1]] = found[positions[0]]
-        return out_scores, out_ids
+    def _approximate(
+        part: _Partition, queries: np.ndarray, rows: np.ndarray | None, limit: int
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        assert part.ann is not None
+        if rows is None:
+            admitted, count = part.alive[: part.n], part.live
+        else:
+            admitted = np.zeros(part.n, bool)
+            admitted[rows] = True
+            count = len(rows)
+        return part.ann.search(
+            queries, part.vectors, admitted, count, limit, filtered=rows is not None
+        )
 
     def _unit(self, descriptor: np.ndarray) -> np.ndarray:
         vector = np.asarray(descriptor, dtype=np.float32).reshape(-1)
@@ -390,7 +368,7 @@ class IndexShard:
         r = part.row_of[face_id]
         part.kill(r)
         if part.ann is not None:
-            part.ann.remove_ids(np.array([r], np.int64))
+            part.ann.remove(r)
         return True
 
     def _maintain(self, account_id: str) -> None:
@@ -404,32 +382,10 @@ class IndexShard:
             if part.ann is not None and part.live < self.config.exact_below // 2:
                 part.ann = None  # shrunk well below the threshold: exact is cheaper again
             return
-        if part.ann is None or part.live >= part.trained_at * self.config.retrain_growth:
-            self._train(part)
-
-    def _train(self, part: _Partition) -> None:
-        live = np.flatnonzero(part.alive[: part.n])
-        nlist = min(self.config.lists_for(len(live)), max(1, len(live) // 39))
-        sample_size = min(len(live), nlist * self.config.train_points_per_list)
-        sample = part.vectors[np.sort(self._rng.choice(live, sample_size, replace=False))]
-        quantizer = faiss.IndexFlatIP(part.dims)
-        if self.config.index == "ivf_sq8":
-            index = faiss.IndexIVFScalarQuantizer(
-                quantizer,
-                part.dims,
-                nlist,
-                faiss.ScalarQuantizer.QT_8bit,
-                faiss.METRIC_INNER_PRODUCT,
+        if part.ann is None or part.live >= part.ann.trained_at * self.config.retrain_growth:
+            part.ann = build_index(
+                self.config, part.vectors, part.alive, part.n, self._rng, self._executor
             )
-        else:
-            index = faiss.IndexIVFFlat(quantizer, part.dims, nlist, faiss.METRIC_INNER_PRODUCT)
-        index.cp.spherical = True  # centroids on the sphere, like the descriptors
-        index.train(sample)
-        for start in range(0, len(live), 100_000):
-            chunk = live[start : start + 100_000]
-            index.add_with_ids(part.vectors[chunk], chunk)
-        part.ann = index
-        part.trained_at = len(live)
 
     def _compact(self, part: _Partition) -> None:
         live = np.flatnonzero(part.alive[: part.n])
@@ -448,9 +404,8 @@ class IndexShard:
             )
             fresh.append(row, part.vectors[r])
         if part.ann is not None:
-            part.ann.reset()  # keeps the trained cells; ids are row numbers, which changed
-            part.ann.add_with_ids(fresh.vectors[: fresh.n], np.arange(fresh.n))
-        fresh.ann, fresh.trained_at = part.ann, part.trained_at
+            part.ann.restart(fresh.vectors, fresh.n)  # row numbers changed; training holds
+        fresh.ann = part.ann
         part.__dict__.update(fresh.__dict__)
 
 

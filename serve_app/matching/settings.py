@@ -12,15 +12,17 @@ class MatcherSettings(BaseModel):
 
     One shard deployment per shard, each with exactly one replica (a change is sent to one
     replica; see docs/matching.md). ``exact_below``: an account's faces (or a filter's
-    selection) up to this many are searched exactly; above, with IVF (``nlist`` cells, 0 =
-    about 4*sqrt(n); ``nprobe`` cells searched).
+    selection) up to this many are searched exactly; above, with the ``index`` kind:
+    ``fastscan`` (every face as a 4-bit PQ code, the best ``refine`` re-ranked exactly) or
+    IVF (``nlist`` cells, 0 = about 4*sqrt(n); ``nprobe`` cells searched).
     """
 
     model_config = ConfigDict(extra="forbid")
 
     shards: int = Field(1, ge=1, le=256)
     exact_below: int = Field(50_000, ge=1)
-    index: Literal["ivf_sq8", "ivf", "flat"] = "ivf_sq8"
+    index: Literal["fastscan", "ivf_sq8", "ivf", "flat"] = "fastscan"
+    refine: int = Field(2500, ge=10, le=100_000)
     nlist: int = Field(0, ge=0)
     nprobe: int = Field(512, ge=1)
     rerank: int = Field(4, ge=1, le=100)
@@ -40,6 +42,7 @@ class MatcherSettings(BaseModel):
                 "nlist": self.nlist,
                 "nprobe": self.nprobe,
                 "rerank": self.rerank,
+                "refine": self.refine,
                 "threads": self.threads,
             },
             "loader": {
