@@ -25,6 +25,8 @@ from models.matching.topk import exact_topk
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MIN_COMPACT = 1024
+# PQ codebooks (16 centroids per sub-quantizer) and IVF cells need rows to learn from.
+_MIN_APPROXIMATE = 1024
 
 
 @dataclass(frozen=True)
@@ -378,7 +380,8 @@ class IndexShard:
             return
         if part.dead > max(_MIN_COMPACT, part.live):
             self._compact(part)
-        if self.config.index == "flat" or part.live < self.config.exact_below:
+        threshold = max(self.config.exact_below, _MIN_APPROXIMATE)
+        if self.config.index == "flat" or part.live < threshold:
             if part.ann is not None and part.live < self.config.exact_below // 2:
                 part.ann = None  # shrunk well below the threshold: exact is cheaper again
             return

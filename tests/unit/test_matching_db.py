@@ -143,3 +143,38 @@ async def test_two_shards_answer_like_one(database):
     b = await two.search(account, queries, VERSION, filt, 10)
     assert [[h.face_id for h in q] for q in a] == [[h.face_id for h in q] for q in b]
     assert [[h.cosine for h in q] for q in a] == [pytest.approx([h.cosine for h in q]) for q in b]
+
+
+async def test_a_large_account_is_searched_by_its_fast_scan_index(database):
+    """Above ``exact_below`` faces, the account is searched through its fast-scan index (as
+    loaded from the database): it finds what exact search finds, sees new faces at once and
+    never returns a removed one."""
+    rng = np.random.default_rng(6)
+    account = str(uuid.uuid4())
+    centres = unit(rng.standard_normal((600, DIMS)))
+    vectors = unit(np.repeat(centres, 2, 0) + 0.6 * unit(rng.standard_normal((1200, DIMS))))
+    face_ids = []
+    async with database.transaction() as session:
+        store = FaceStore(session, account)
+        for v in vectors:
+            face = await store.create({VERSION: (descriptor_format.raw(v), None)}, None, [], "", "")
+            face_ids.append(face.face_id)
+    fast = matcher(database, exact_below=1000, refine=200)
+    exact = matcher(database, index="flat")
+    await fast.start()
+    await exact.start()
+    assert fast.servers[0].shard.stats()["approximate_accounts"] == 1
+    queries = unit(centres[::5] + 0.6 * unit(rng.standard_normal((120, DIMS))))
+    found = await fast.search(account, queries, VERSION, NONE, 10)
+    truth = await exact.search(account, queries, VERSION, NONE, 10)
+    pairs = zip(found, truth, strict=True)
+    recall = np.mean([len({h.face_id for h in a} & {h.face_id for h in b}) / 10 for a, b in pairs])
+    assert recall >= 0.95
+    assert [q[0].face_id for q in found] == [q[0].face_id for q in truth]
+
+    gone = face_ids[10]
+    async with database.transaction() as session:
+        assert await FaceStore(session, account).remove(gone)
+    created = await add_face(database, account, vectors[10])
+    await fast.refresh_faces(account, [gone, created])
+    assert await top(fast, account, vectors[10], limit=2) == [created, face_ids[11]]
