@@ -57,7 +57,7 @@ class MatcherShard:
         await self.server.wait_ready(timeout_s)
 
     async def stats(self) -> dict[str, Any]:
-        """Rows, tombstones, IVF partitions and memory of this shard."""
+        """Rows, tombstones, accounts with an approximate index, and memory of this shard."""
         return {"shard": self.server.index, "ready": self.server.ready, **self.server.shard.stats()}
 
     async def check_health(self) -> None:
