@@ -16,6 +16,7 @@ import faiss
 import numpy as np
 
 from models.matching.config import IndexConfig
+from models.matching.topk import best_k
 
 Answer = tuple[np.ndarray, np.ndarray]  # (scores, rows), both (queries, k), best first
 
@@ -89,18 +90,14 @@ def rerank(queries: np.ndarray, vectors: np.ndarray, candidates: np.ndarray, k: 
     out_scores = np.full((len(queries), k), -np.inf, np.float32)
     out_rows = np.full((len(queries), k), -1, np.int64)
     for q, rows in enumerate(candidates):
-        found = rows[rows >= 0]
+        found = np.sort(rows[rows >= 0])  # ascending, so that ties go to the lower row
         # einsum, not a BLAS product: OpenBLAS threads a product of a few thousand rows, and
         # its threads spinning beside the other block's worker doubled the latency at 1M.
         scores = np.einsum("ij,j->i", vectors[found], queries[q])
         top = min(k, len(found))
-        if top < len(found):
-            picked = np.argpartition(-scores, top - 1)[:top]
-        else:
-            picked = np.arange(len(found))
-        picked = picked[np.lexsort((found[picked], -scores[picked]))]
-        out_scores[q, :top] = scores[picked]
-        out_rows[q, :top] = found[picked]
+        best, positions = best_k(scores[None], top)
+        out_scores[q, :top] = best[0]
+        out_rows[q, :top] = found[positions[0]]
     return out_scores, out_rows
 
 

@@ -35,11 +35,16 @@ def exact_topk(
     if k <= 0 or len(queries) == 0:
         empty = np.empty((len(queries), 0))
         return empty.astype(np.float32), empty.astype(np.int64)
-    scores = queries @ candidates.T
-    if k < len(candidates):
+    return best_k(queries @ candidates.T, k)
+
+
+def best_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best of each row of ``scores`` (Q, N), k <= N: (scores, positions), best
+    first, ties to the lower position."""
+    if k < scores.shape[1]:
         part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
     else:
-        part = np.broadcast_to(np.arange(len(candidates)), scores.shape).copy()
+        part = np.broadcast_to(np.arange(scores.shape[1]), scores.shape).copy()
     picked = np.take_along_axis(scores, part, axis=1)
     # lexsort: last key first; best score, then lowest position
     order = np.lexsort((part, -picked), axis=1)
