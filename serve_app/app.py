@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from serve_app import protocol
+from serve_app.http import protocol
 from serve_app.routes import (
     accounts,
     attributes,

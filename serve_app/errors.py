@@ -134,7 +134,7 @@ ADMIN_REQUIRED = ErrorKind(
 ACCOUNT_EXISTS = ErrorKind(12031, BAD_INPUT, "Account with {} '{}' already exists", 409)
 ACCOUNT_NOT_FOUND = ErrorKind(12013, OBJECT_NOT_FOUND, "Account with id '{}' not found", 404)
 TOKEN_NOT_FOUND = ErrorKind(12013, OBJECT_NOT_FOUND, "Token with id '{}' not found", 404)
-# Overload (serve_app.limits). A full ingress answers LUNA's 2, its code for a request that
+# Overload (serve_app.http.limits). A full ingress answers LUNA's 2, its code for a request that
 # could not be queued in time. ours: LUNA publishes no rate limit error; 9xxxx codes are this
 # service's own and appear in no LUNA list.
 QUEUE_FULL = ErrorKind(2, "Queue request timeout", "{}", 503)

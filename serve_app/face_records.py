@@ -26,8 +26,8 @@ from serve_app.errors import (
     LunaError,
 )
 from serve_app.estimators import Estimators
-from serve_app.extraction import aggregate, extract_from_samples
-from serve_app.images import b64decode
+from serve_app.http.images import b64decode
+from serve_app.pipeline.extraction import aggregate, extract_from_samples
 from serve_app.pipeline.store import add_face
 from serve_app.policies import Uuid
 from serve_app.storage.attributes import AttributeStore

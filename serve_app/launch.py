@@ -78,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     # Ray's HTTP proxy buffers whole bodies before the app sees them: refuse oversized ones
     # there, at the configured limit, so they cost neither the proxy's nor the ingress's memory.
-    os.environ["RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH"] = "serve_app.protocol:proxy_middlewares"
+    os.environ["RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH"] = (
+        "serve_app.http.protocol:proxy_middlewares"
+    )
     os.environ["LUNA_MAX_BODY_BYTES"] = str(max_body_bytes(config))
     http = config["http_options"]
     print(f"starting Ray Serve on http://{http.get('host')}:{http.get('port')} ({run_config})")

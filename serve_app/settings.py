@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from models import paths
-from serve_app.images import ImageLimits
+from serve_app.http.images import ImageLimits
 from serve_app.matching.settings import MatcherSettings
 
 
@@ -44,7 +44,7 @@ class LimitSettings(_Strict):
     max_image_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(default=50_000_000, ge=1)
     max_image_side: int = Field(default=16384, ge=16)
-    # Overload bounds (serve_app.limits); 0 turns each off. Requests one account may make per
+    # Overload bounds (serve_app.http.limits); 0 turns each off. Requests one account may make per
     # second on one ingress replica, and how many it may make at once above that rate.
     rate_limit_rps: float = Field(default=0.0, ge=0)
     rate_limit_burst: int = Field(default=0, ge=0)  # 0: one second's worth of requests
@@ -69,7 +69,7 @@ class ImageUrlSettings(_Strict):
 
 
 class AuthSettings(_Strict):
-    """Credentials (serve_app.auth, docs/auth.md). Off: the ``Luna-Account-Id`` header names
+    """Credentials (serve_app.http.auth, docs/auth.md). Off: the ``Luna-Account-Id`` header names
     the account, as LUNA's header authorization does; credentials a request carries still
     bind it. On: every request but the service routes needs Basic or Bearer credentials.
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from serve_app import aggregation
 from serve_app.estimators import Estimators
-from serve_app.faces import ImageResult
-from serve_app.images import ImageLimits
-from serve_app.inputs import ImageInput
+from serve_app.http.images import ImageLimits
+from serve_app.http.inputs import ImageInput
+from serve_app.pipeline import aggregation
 from serve_app.pipeline.detect import detect
 from serve_app.pipeline.extract import extract
+from serve_app.pipeline.faces import ImageResult
 from serve_app.pipeline.plan import Plan
 
 

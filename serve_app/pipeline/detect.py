@@ -13,14 +13,14 @@ import numpy as np
 
 from models.face.face_align import WARP_SIZE, warp_face
 from models.image_ops import nms
-from serve_app import images
 from serve_app.errors import BAD_WARP_SIZE, MULTIPLE_FACES, NO_DATA, LunaError
 from serve_app.estimators import Estimators
-from serve_app.exif import extract_exif
-from serve_app.faces import Face, FilterReason, ImageResult
-from serve_app.images import ImageLimits
-from serve_app.inputs import BoundingBox, ImageInput
+from serve_app.http import images
+from serve_app.http.exif import extract_exif
+from serve_app.http.images import ImageLimits
+from serve_app.http.inputs import BoundingBox, ImageInput
 from serve_app.pipeline.estimate import estimate
+from serve_app.pipeline.faces import Face, FilterReason, ImageResult
 from serve_app.pipeline.plan import FACE_DETECTOR, Plan
 from serve_app.pipeline.steps import Input, Stage
 

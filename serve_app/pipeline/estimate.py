@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from serve_app.estimators import Estimators
-from serve_app.faces import Face, ImageResult
+from serve_app.pipeline.faces import Face, ImageResult
 from serve_app.pipeline.steps import FaceStep, Input
 
 

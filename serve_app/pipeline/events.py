@@ -11,8 +11,8 @@ from typing import Any
 
 from models.face.age_gender import AgeGender
 from models.face.arcface import Descriptor
-from serve_app.faces import Face, ImageResult
 from serve_app.pipeline.extract import aggregate
+from serve_app.pipeline.faces import Face, ImageResult
 from serve_app.storage.tables import Event
 
 

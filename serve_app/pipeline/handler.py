@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from models.face.arcface import Descriptor
-from serve_app.faces import ImageResult
-from serve_app.inputs import ImageInput
+from serve_app.http.inputs import ImageInput
 from serve_app.pipeline import analyse
 from serve_app.pipeline.events import (
     EventMeta,
@@ -22,6 +21,7 @@ from serve_app.pipeline.events import (
     build_events,
     descriptor_event,
 )
+from serve_app.pipeline.faces import ImageResult
 from serve_app.pipeline.match import match
 from serve_app.pipeline.plan import RAW_IMAGE, policy_plan
 from serve_app.pipeline.store import store_events

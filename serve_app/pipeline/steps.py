@@ -40,7 +40,7 @@ class Stage(Enum):
 class FaceStep:
     """One estimation.
 
-    ``field`` is the :class:`serve_app.faces.Face` attribute it fills (None while no model
+    ``field`` is the :class:`serve_app.pipeline.faces.Face` attribute it fills (None while no model
     exists here); ``convert`` turns the adapter's result into that field's value.
     ``policy_flag`` is a dotted path in the stage's policy (e.g. ``estimate_liveness.estimate``).
     """

@@ -20,15 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import descriptor_format
 from serve_app.errors import SOME_NOT_FOUND, LunaError
-from serve_app.faces import ImageResult
 from serve_app.pipeline.events import EventRecord, FaceRef, Renderer
 from serve_app.pipeline.extract import Extracted
+from serve_app.pipeline.faces import ImageResult
 from serve_app.pipeline.filters import passes
 from serve_app.policies import StoragePolicy
-from serve_app.samples import sample_url, store_face_samples
 from serve_app.storage.attributes import AttributeStore
 from serve_app.storage.events import EventWriter, NewEvent
 from serve_app.storage.lists import FaceStore, ListStore
+from serve_app.storage.samples import sample_url, store_face_samples
 from serve_app.storage.store import Storage
 from serve_app.storage.tables import Attribute, Face
 

@@ -31,20 +31,20 @@ from serve_app.errors import (
     LunaError,
 )
 from serve_app.estimators import Estimators
-from serve_app.faces import Face, ImageResult
-from serve_app.images import ImageLimits, b64decode
-from serve_app.inputs import RAW_FILENAME, ImageInput
+from serve_app.http.images import ImageLimits, b64decode
+from serve_app.http.inputs import RAW_FILENAME, ImageInput
 from serve_app.pipeline import analyse
 from serve_app.pipeline.events import EventRef, FaceRef
 from serve_app.pipeline.extract import Extracted
+from serve_app.pipeline.faces import Face, ImageResult
 from serve_app.pipeline.filters import passes
 from serve_app.pipeline.match import face_refs
 from serve_app.pipeline.plan import RAW_IMAGE, policy_plan
 from serve_app.pipeline.store import store_attributes
 from serve_app.policies import Filters, VerifierPolicies
-from serve_app.samples import store_face_samples
 from serve_app.storage.attributes import AttributeStore
 from serve_app.storage.lists import FaceStore
+from serve_app.storage.samples import store_face_samples
 from serve_app.storage.store import Storage
 from serve_app.storage.tables import Event
 from serve_app.storage.tables import Face as FaceRow

@@ -17,8 +17,6 @@ from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 from starlette.responses import Response
 
-from serve_app import auth, schemas
-from serve_app.auth import Principal, principal_of
 from serve_app.errors import (
     ACCOUNT_EXISTS,
     ACCOUNT_NOT_FOUND,
@@ -27,15 +25,18 @@ from serve_app.errors import (
     TOKEN_NOT_FOUND,
     LunaError,
 )
-from serve_app.json_body import read_model
-from serve_app.openapi_docs import json_body
+from serve_app.http import auth
+from serve_app.http.auth import Principal, principal_of
+from serve_app.http.json_body import read_model
+from serve_app.http.openapi_docs import json_body
+from serve_app.http.protocol import respond
 from serve_app.policies import Uuid
-from serve_app.protocol import respond
 from serve_app.routes.deps import Page, ServicesDep
 from serve_app.routes.stored import ObjectId
 from serve_app.storage.accounts import Accounts, LoginTaken
 from serve_app.storage.tables import Account, AccountToken, utcnow
-from serve_app.views import timestamp
+from serve_app.views import schemas
+from serve_app.views.objects import timestamp
 
 router = APIRouter(tags=["accounts"])
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from serve_app import views
 from serve_app.errors import ATTRIBUTE_NOT_FOUND
-from serve_app.protocol import respond
+from serve_app.http.protocol import respond
 from serve_app.routes.deps import AccountScope, ServicesDep
 from serve_app.routes.stored import ObjectId, Stored
 from serve_app.storage.attributes import AttributeStore
+from serve_app.views import objects as views
 
 router = APIRouter(tags=["faces"])
 ATTRIBUTES = Stored(AttributeStore, ATTRIBUTE_NOT_FOUND)

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Header, Query, Request
 from pydantic import BaseModel, Field
 
-from serve_app import protocol
-from serve_app.auth import principal_of
 from serve_app.errors import ACCOUNT_ID_REQUIRED, ACCOUNT_QUERY_DENIED, BAD_QUERY, LunaError
+from serve_app.http import protocol
+from serve_app.http.auth import principal_of
 from serve_app.services import Services
 
 

@@ -8,16 +8,16 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from serve_app.inputs import read_images
-from serve_app.openapi_docs import IMAGE_BODY, response_doc
+from serve_app.http.inputs import read_images
+from serve_app.http.openapi_docs import IMAGE_BODY, response_doc
+from serve_app.http.protocol import respond
+from serve_app.http.queries import DetectorQuery
 from serve_app.pipeline import analyse
 from serve_app.pipeline.plan import FACE_WARP
 from serve_app.pipeline.store import store_samples
-from serve_app.presenters import detector_image
-from serve_app.protocol import respond
-from serve_app.queries import DetectorQuery
 from serve_app.routes.deps import AccountId, ServicesDep
-from serve_app.samples import fill_from_samples
+from serve_app.storage.samples import fill_from_samples
+from serve_app.views.presenters import detector_image
 
 router = APIRouter(tags=["samples"])
 

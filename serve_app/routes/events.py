@@ -11,8 +11,6 @@ from fastapi import APIRouter, Path, Query, Request, WebSocket, WebSocketDisconn
 from pydantic import AfterValidator
 from starlette.responses import Response
 
-from serve_app import protocol
-from serve_app.auth import principal_of
 from serve_app.errors import (
     ACCOUNT_ID_BAD,
     ACCOUNT_ID_REQUIRED,
@@ -21,12 +19,14 @@ from serve_app.errors import (
     EVENT_NOT_FOUND,
     LunaError,
 )
+from serve_app.http import protocol
+from serve_app.http.auth import principal_of
+from serve_app.http.protocol import respond
 from serve_app.notifications import Subscription
-from serve_app.protocol import respond
 from serve_app.routes.deps import AccountFilter, AccountScope, Page, ServicesDep
 from serve_app.storage.events import EventFilters, EventStore
 from serve_app.storage.tables import Event
-from serve_app.views import timestamp
+from serve_app.views.objects import timestamp
 
 router = APIRouter(tags=["events"])
 

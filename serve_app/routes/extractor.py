@@ -8,23 +8,23 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from serve_app import views
 from serve_app.errors import BAD_QUERY, LunaError
-from serve_app.extraction import (
+from serve_app.face_records import UpgradeInput, upgrade_face
+from serve_app.http.json_body import read_json, validate
+from serve_app.http.openapi_docs import json_body
+from serve_app.http.protocol import respond
+from serve_app.pipeline.extraction import (
     EventUpgradeInput,
     aggregate,
     extract_from_samples,
     keep_scores,
     upgrade_event,
 )
-from serve_app.face_records import UpgradeInput, upgrade_face
-from serve_app.json_body import read_json, validate
-from serve_app.openapi_docs import json_body
 from serve_app.pipeline.store import store_attributes
 from serve_app.policies import Uuid
-from serve_app.protocol import respond
 from serve_app.routes.deps import AccountId, ServicesDep
 from serve_app.routes.faces import face_view
+from serve_app.views import objects as views
 
 router = APIRouter(tags=["attributes"])
 MAX_SAMPLES = 1000

@@ -20,9 +20,7 @@ from serve_app.errors import (
     REQUIRED_PARAMS,
     LunaError,
 )
-from serve_app.event_views import event as render_event
-from serve_app.event_views import event_url, generate_response
-from serve_app.inputs import (
+from serve_app.http.inputs import (
     DESCRIPTOR_TYPES,
     ImageInput,
     media_type,
@@ -30,23 +28,25 @@ from serve_app.inputs import (
     read_images_and_policies,
     validation_error,
 )
-from serve_app.json_body import read_json
-from serve_app.openapi_docs import IMAGE_BODY, json_body
+from serve_app.http.json_body import read_json
+from serve_app.http.openapi_docs import IMAGE_BODY, json_body
+from serve_app.http.protocol import respond
+from serve_app.http.queries import EventsQuery
 from serve_app.pipeline.events import EventMeta
 from serve_app.pipeline.handler import run_handler
 from serve_app.pipeline.plan import FACE_WARP, check_policies
 from serve_app.policies import Policies
-from serve_app.protocol import respond
-from serve_app.queries import EventsQuery
 from serve_app.routes.deps import AccountId, ServicesDep
 from serve_app.routes.handlers import check_references
 from serve_app.routes.stored import ObjectId
-from serve_app.samples import fill_from_samples
 from serve_app.services import Services
 from serve_app.storage.events import NewEvent
 from serve_app.storage.handlers import HandlerStore
 from serve_app.storage.lists import ListStore
+from serve_app.storage.samples import fill_from_samples
 from serve_app.storage.tables import Handler
+from serve_app.views.events import event as render_event
+from serve_app.views.events import event_url, generate_response
 
 router = APIRouter(tags=["events"])
 EVENT_TIME, EVENT_END_TIME = "Luna-Event-Time", "Luna-Event-End-Time"

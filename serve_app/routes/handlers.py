@@ -9,18 +9,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from serve_app import views
 from serve_app.errors import BAD_JSON, HANDLER_NOT_FOUND, SOME_NOT_FOUND, LunaError
-from serve_app.json_body import read_model
-from serve_app.openapi_docs import json_body
+from serve_app.http.json_body import read_model
+from serve_app.http.openapi_docs import json_body
+from serve_app.http.protocol import created, respond
 from serve_app.pipeline.plan import check_policies
 from serve_app.policies import Policies
-from serve_app.protocol import created, respond
 from serve_app.routes.deps import AccountFilter, AccountId, AccountScope, Page, ServicesDep
 from serve_app.routes.stored import DescribedBody, DescriptionFilter, ObjectId, Stored
 from serve_app.services import Services
 from serve_app.storage.handlers import HandlerStore
 from serve_app.storage.lists import ListStore
+from serve_app.views import objects as views
 
 router = APIRouter(tags=["handlers"])
 HandlerId = ObjectId

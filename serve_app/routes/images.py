@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from serve_app.errors import IMAGE_NOT_FOUND, LunaError
-from serve_app.images import sniff_mimetype
+from serve_app.http.images import sniff_mimetype
 from serve_app.pipeline.store import IMAGES
 from serve_app.routes.deps import AccountScope, ServicesDep
 from serve_app.routes.stored import ObjectId

@@ -9,15 +9,16 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from serve_app import face_records, views
+from serve_app import face_records
 from serve_app.errors import LIST_NOT_FOUND, LunaError
-from serve_app.json_body import read_model
-from serve_app.openapi_docs import json_body
+from serve_app.http.json_body import read_model
+from serve_app.http.openapi_docs import json_body
+from serve_app.http.protocol import created, respond
 from serve_app.policies import Uuid
-from serve_app.protocol import created, respond
 from serve_app.routes.deps import AccountFilter, AccountId, AccountScope, Page, ServicesDep
 from serve_app.routes.stored import ObjectId
 from serve_app.storage.lists import ListStore
+from serve_app.views import objects as views
 
 router = APIRouter(tags=["faces"])
 

@@ -12,9 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.responses import Response
 
 from serve_app.estimators import FACE_DESCRIPTOR
-from serve_app.json_body import read_model
+from serve_app.http.json_body import read_model
+from serve_app.http.openapi_docs import json_body
+from serve_app.http.protocol import UUID_PATTERN, respond
 from serve_app.matching.api import candidate_filter
-from serve_app.openapi_docs import json_body
 from serve_app.pipeline.match import face_refs
 from serve_app.pipeline.verify import (
     MAX_REFERENCES,
@@ -23,11 +24,10 @@ from serve_app.pipeline.verify import (
     load_references,
 )
 from serve_app.policies import FaceCandidates, Unit
-from serve_app.protocol import UUID_PATTERN, respond
 from serve_app.routes.deps import AccountScope, ServicesDep
 from serve_app.routes.verifications import RawBody, raw_similarities, read_raw_body
 from serve_app.services import Services
-from serve_app.verification_views import face_matches, raw_matches
+from serve_app.views.verifications import face_matches, raw_matches
 
 router = APIRouter(tags=["matcher"])
 # Candidate sets one request may search, as LUNA's matcher limits them.

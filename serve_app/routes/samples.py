@@ -6,9 +6,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from serve_app import samples
 from serve_app.routes.deps import AccountScope, ServicesDep
 from serve_app.routes.stored import ObjectId
+from serve_app.storage import samples
 
 router = APIRouter(tags=["faces"])
 

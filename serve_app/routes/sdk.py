@@ -10,17 +10,17 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from serve_app.errors import ACCOUNT_ID_REQUIRED, LunaError
-from serve_app.inputs import read_images
-from serve_app.openapi_docs import IMAGE_BODY, response_doc
+from serve_app.http.inputs import read_images
+from serve_app.http.openapi_docs import IMAGE_BODY, response_doc
+from serve_app.http.protocol import optional_account_id, respond
+from serve_app.http.queries import SdkQuery
 from serve_app.pipeline import analyse
 from serve_app.pipeline.extract import aggregate
 from serve_app.pipeline.plan import FACE_WARP
 from serve_app.pipeline.store import store_samples
-from serve_app.presenters import aggregate_estimations, sdk_image
-from serve_app.protocol import optional_account_id, respond
-from serve_app.queries import SdkQuery
 from serve_app.routes.deps import ServicesDep
-from serve_app.samples import fill_from_samples
+from serve_app.storage.samples import fill_from_samples
+from serve_app.views.presenters import aggregate_estimations, sdk_image
 
 router = APIRouter(tags=["sdk"])
 

@@ -10,11 +10,12 @@ import yaml
 from fastapi import APIRouter, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from serve_app import openapi_docs, schemas
 from serve_app.errors import HEALTH_CHECK, LunaError
-from serve_app.protocol import negotiate, respond
+from serve_app.http import openapi_docs
+from serve_app.http.protocol import negotiate, respond
 from serve_app.routes.deps import ServicesDep
 from serve_app.version import version_body
+from serve_app.views import schemas
 
 router = APIRouter(tags=["service"])
 

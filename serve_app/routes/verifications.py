@@ -20,7 +20,7 @@ from serve_app.errors import (
     LunaError,
 )
 from serve_app.estimators import FACE_DESCRIPTOR
-from serve_app.inputs import (
+from serve_app.http.inputs import (
     DESCRIPTOR_TYPES,
     media_type,
     parse_json,
@@ -28,8 +28,9 @@ from serve_app.inputs import (
     read_descriptor,
     read_images,
 )
-from serve_app.json_body import JSON_LIMIT, validate
-from serve_app.openapi_docs import IMAGE_BODY, json_body
+from serve_app.http.json_body import JSON_LIMIT, validate
+from serve_app.http.openapi_docs import IMAGE_BODY, json_body
+from serve_app.http.protocol import JSON, MSGPACK, UUID_PATTERN, respond
 from serve_app.pipeline.verify import (
     MAX_RAW_DESCRIPTORS,
     DescriptorEntity,
@@ -40,11 +41,10 @@ from serve_app.pipeline.verify import (
     verify,
 )
 from serve_app.policies import VerifierPolicies
-from serve_app.protocol import JSON, MSGPACK, UUID_PATTERN, respond
 from serve_app.routes.deps import AccountScope, ServicesDep
 from serve_app.routes.verifiers import VERIFIERS, VerifierId
 from serve_app.services import Services
-from serve_app.verification_views import raw_matches, verifications_response
+from serve_app.views.verifications import raw_matches, verifications_response
 
 router = APIRouter(tags=["verifiers"])
 

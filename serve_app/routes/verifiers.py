@@ -8,15 +8,15 @@ from fastapi import APIRouter, Query, Request
 from pydantic import Field
 from starlette.responses import Response
 
-from serve_app import views
 from serve_app.errors import VERIFIER_NOT_FOUND, LunaError
-from serve_app.json_body import read_model
-from serve_app.openapi_docs import json_body
+from serve_app.http.json_body import read_model
+from serve_app.http.openapi_docs import json_body
+from serve_app.http.protocol import created, respond
 from serve_app.policies import VerifierPolicies
-from serve_app.protocol import created, respond
 from serve_app.routes.deps import AccountFilter, AccountId, AccountScope, Page, ServicesDep
 from serve_app.routes.stored import DescribedBody, DescriptionFilter, ObjectId, Stored
 from serve_app.storage.handlers import VerifierStore
+from serve_app.views import objects as views
 
 router = APIRouter(tags=["verifiers"])
 VerifierId = ObjectId

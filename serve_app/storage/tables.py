@@ -208,7 +208,7 @@ Index("ix_verifiers_account_create", Verifier.account_id, Verifier.create_time)
 
 
 class Account(Base):
-    """A login that requests can authenticate as (serve_app.auth). ``account_id`` is the
+    """A login that requests can authenticate as (serve_app.http.auth). ``account_id`` is the
     account its objects belong to, as with ``Luna-Account-Id``; the password is kept only
     as a salted scrypt hash."""
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from serve_app.protocol import REQUEST_ID_PATTERN
-from serve_app.schemas import DetectorResponse
+from serve_app.http.protocol import REQUEST_ID_PATTERN
+from serve_app.views.schemas import DetectorResponse
 
 
 def detector_images(response) -> list[dict[str, Any]]:

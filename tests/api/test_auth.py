@@ -1,4 +1,4 @@
-"""Authentication (serve_app.auth): accounts, Basic and Bearer credentials, tokens, the
+"""Authentication (serve_app.http.auth): accounts, Basic and Bearer credentials, tokens, the
 account a request acts as, and image URL fetching kept off private addresses."""
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from alembic import command
 from sqlalchemy import select
 
 from serve_app.app import create_app
-from serve_app.auth import hash_password, parse_authorization, verify_password
 from serve_app.errors import LunaError
-from serve_app.inputs import _JsonUrl, fetch_urls, refused_address
+from serve_app.http.auth import hash_password, parse_authorization, verify_password
+from serve_app.http.inputs import _JsonUrl, fetch_urls, refused_address
 from serve_app.settings import ImageUrlSettings, LimitSettings, Settings
 from serve_app.storage import migrate
 from serve_app.storage.tables import Account, AccountToken
@@ -362,7 +362,7 @@ async def test_urls_of_private_hosts_are_refused(monkeypatch):
     async def mixed(host: str, port: int) -> list[str]:
         return ["93.184.215.14", "10.0.0.8"]
 
-    monkeypatch.setattr("serve_app.inputs.resolve", mixed)
+    monkeypatch.setattr("serve_app.http.inputs.resolve", mixed)
     [item] = await fetch("http://images.example.org/x.jpg")
     assert "10.0.0.8" in item.error.body["detail"]
 

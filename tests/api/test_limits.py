@@ -1,4 +1,4 @@
-"""Overload bounds (serve_app.limits): requests over the concurrency bound get 503 at once,
+"""Overload bounds (serve_app.http.limits): requests over the concurrency bound get 503 at once,
 requests over an account's rate get 429, probes are never refused."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from serve_app.app import create_app
-from serve_app.limits import MAX_BUCKETS, ConcurrencyLimitMiddleware, TokenBuckets
+from serve_app.http.limits import MAX_BUCKETS, ConcurrencyLimitMiddleware, TokenBuckets
 from tests.api.conftest import make_services
 from tests.api.helpers import assert_luna_error
 

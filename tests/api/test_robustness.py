@@ -10,8 +10,8 @@ import httpx
 import numpy as np
 from PIL import TiffImagePlugin
 
-from serve_app.exif import _value
-from serve_app.protocol import BodyLimitMiddleware
+from serve_app.http.exif import _value
+from serve_app.http.protocol import BodyLimitMiddleware
 from serve_app.storage.handlers import HandlerStore
 from serve_app.storage.lists import FaceStore
 from tests.api.conftest import make_services
@@ -178,7 +178,7 @@ async def test_body_limit_middleware_stops_a_reader_of_whole_bodies():
 
 
 def test_proxy_middlewares_take_the_limit_from_the_environment(monkeypatch):
-    from serve_app.protocol import proxy_middlewares
+    from serve_app.http.protocol import proxy_middlewares
 
     monkeypatch.setenv("LUNA_MAX_BODY_BYTES", "12345")
     [limit] = [m for m in proxy_middlewares() if m.cls is BodyLimitMiddleware]

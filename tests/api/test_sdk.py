@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from models import descriptor_format
-from serve_app.schemas import SdkResponse
+from serve_app.views.schemas import SdkResponse
 from tests.api.helpers import assert_luna_error, detector_images, faces_of
 
 JPEG = {"Content-Type": "image/jpeg"}

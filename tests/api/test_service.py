@@ -7,7 +7,7 @@ import uuid
 import yaml
 
 from serve_app.app import ROUTERS
-from serve_app.protocol import REQUEST_ID_PATTERN
+from serve_app.http.protocol import REQUEST_ID_PATTERN
 from tests.api.conftest import make_services
 from tests.api.helpers import assert_luna_error
 

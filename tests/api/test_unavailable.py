@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 from starlette.responses import JSONResponse, PlainTextResponse
 
-from serve_app.protocol import ProxyErrorBodyMiddleware
+from serve_app.http.protocol import ProxyErrorBodyMiddleware
 from tests.api.conftest import make_services
 from tests.api.helpers import assert_luna_error
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from serve_app import images
 from serve_app.errors import LunaError
-from serve_app.exif import extract_exif, snake_case
+from serve_app.http import images
+from serve_app.http.exif import extract_exif, snake_case
 
 LIMITS = images.ImageLimits()
 

@@ -10,14 +10,14 @@ import pytest
 
 from models.face.age_gender import AgeGender
 from serve_app.errors import LunaError
-from serve_app.faces import Face
+from serve_app.http.queries import DetectorQuery, SdkQuery
 from serve_app.pipeline.events import Candidate, EventMeta, EventRecord, MatchResult
+from serve_app.pipeline.faces import Face
 from serve_app.pipeline.filters import passes
 from serve_app.pipeline.plan import FACE_WARP, Plan, check_policies, policy_plan, policy_tasks
 from serve_app.pipeline.steps import FACE_STEPS, Stage
 from serve_app.pipeline.tags import apply_tags
 from serve_app.policies import Filters, Policies
-from serve_app.queries import DetectorQuery, SdkQuery
 
 BUILT = {"face_detector", "face_landmarks", "head_pose", "image_quality", "face_descriptor",
          "basic_attributes"}  # fmt: skip

@@ -1,4 +1,4 @@
-"""Accounts and their bearer tokens, for authentication (serve_app.auth)
+"""Accounts and their bearer tokens, for authentication (serve_app.http.auth)
 
 Revision ID: 0003
 Revises: 0002

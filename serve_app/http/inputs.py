@@ -44,8 +44,8 @@ from serve_app.errors import (
     TOO_MANY_IMAGES,
     LunaError,
 )
-from serve_app.images import BASE64_FORMATS, IMAGE_FORMATS, IMAGE_MIMETYPES, b64decode, unwrap
-from serve_app.multipart import Part, TooManyParts, parse_multipart
+from serve_app.http.images import BASE64_FORMATS, IMAGE_FORMATS, IMAGE_MIMETYPES, b64decode, unwrap
+from serve_app.http.multipart import Part, TooManyParts, parse_multipart
 from serve_app.settings import ImageUrlSettings, LimitSettings
 
 RAW_FILENAME = "Raw Image"

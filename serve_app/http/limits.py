@@ -20,8 +20,8 @@ import time
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from serve_app.auth import PUBLIC_PATHS, principal_of
 from serve_app.errors import QUEUE_FULL, RATE_LIMITED, LunaError, send_error_body
+from serve_app.http.auth import PUBLIC_PATHS, principal_of
 
 # Buckets kept before idle (full again) ones are dropped: keys a client makes up (account
 # headers, addresses) cannot grow memory without bound.

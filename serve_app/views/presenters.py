@@ -17,8 +17,8 @@ from models.face.arcface import Descriptor
 from models.face.head_pose import HeadPose
 from models.face.image_quality import ImageQuality
 from serve_app.errors import SUCCESS
-from serve_app.faces import Face, FilterReason, ImageResult
-from serve_app.samples import encode, sample_url
+from serve_app.pipeline.faces import Face, FilterReason, ImageResult
+from serve_app.storage.samples import encode, sample_url
 
 SUCCESS_ERROR = {"error_code": SUCCESS.code, "desc": SUCCESS.desc, "detail": SUCCESS.detail}
 

@@ -2,7 +2,7 @@
 token the account issued), in the ``Authorization`` header.
 
 :class:`AuthMiddleware` checks the credentials a request carries and records who sent it
-(:class:`Principal`) in the ASGI scope; :func:`serve_app.protocol.account_id` and the route
+(:class:`Principal`) in the ASGI scope; :func:`serve_app.http.protocol.account_id` and the route
 dependencies take the account from there. With authentication on, a request without
 credentials is refused unless it asks for a service route (version, health, documents).
 With it off, credentials are optional, but checked and binding when given.

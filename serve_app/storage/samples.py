@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 
 from serve_app.errors import SAMPLE_NOT_FOUND, LunaError
-from serve_app.faces import Face
-from serve_app.inputs import ImageInput
+from serve_app.http.inputs import ImageInput
+from serve_app.pipeline.faces import Face
 from serve_app.storage.attributes import SampleStore
 from serve_app.storage.store import Storage
 

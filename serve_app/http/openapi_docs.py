@@ -16,10 +16,10 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, TypeAdapter
 
-from serve_app import schemas
-from serve_app.images import IMAGE_MIMETYPES
-from serve_app.protocol import ACCOUNT_ID_HEADER, BODY_TYPES, REQUEST_ID_HEADER, STATE_CHANGING
+from serve_app.http.images import IMAGE_MIMETYPES
+from serve_app.http.protocol import ACCOUNT_ID_HEADER, BODY_TYPES, REQUEST_ID_HEADER, STATE_CHANGING
 from serve_app.version import COMPATIBLE_HANDLERS, service_version
+from serve_app.views import schemas
 
 IMAGE_BODY: dict[str, Any] = {
     "requestBody": {

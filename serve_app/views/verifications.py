@@ -13,16 +13,16 @@ from typing import Any
 
 import numpy as np
 
-from serve_app.event_views import event_ref, face_ref
 from serve_app.pipeline.events import FaceRef
 from serve_app.pipeline.verify import AttributeRef, Reference, VerifiedFace, VerifiedImage
-from serve_app.presenters import (
+from serve_app.storage.samples import sample_url
+from serve_app.views.events import event_ref, face_ref
+from serve_app.views.objects import timestamp
+from serve_app.views.presenters import (
     detector_detection,
     filtered_detections,
     image_status,
 )
-from serve_app.samples import sample_url
-from serve_app.views import timestamp
 
 
 def attribute_ref(value: AttributeRef) -> dict[str, Any]:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from serve_app.faces import ImageResult
 from serve_app.pipeline.events import Candidate, EventRecord, EventRef, FaceRef
-from serve_app.presenters import detector_detection, filtered_detections, image_status
-from serve_app.samples import sample_url
-from serve_app.views import timestamp
+from serve_app.pipeline.faces import ImageResult
+from serve_app.storage.samples import sample_url
+from serve_app.views.objects import timestamp
+from serve_app.views.presenters import detector_detection, filtered_detections, image_status
 
 
 def event_url(event_id: str) -> str:

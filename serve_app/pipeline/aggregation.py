@@ -12,7 +12,7 @@ import numpy as np
 from models.face.age_gender import AgeGender
 from models.face.arcface import Descriptor
 from serve_app.errors import MULTIPLE_FACES, LunaError
-from serve_app.faces import ImageResult
+from serve_app.pipeline.faces import ImageResult
 
 
 def aggregate_descriptors(descriptors: Sequence[Descriptor]) -> Descriptor | None:

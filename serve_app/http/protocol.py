@@ -1,6 +1,6 @@
 """LUNA's HTTP conventions: request ids, account ids, error bodies, JSON or msgpack bodies,
 content negotiation, one form of each path, and the request body limit; :func:`install`
-also puts credentials (serve_app.auth) and overload bounds (serve_app.limits) in front of
+also puts credentials (serve_app.http.auth) and overload bounds (serve_app.http.limits) in front of
 every route."""
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from starlette.middleware import Middleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from serve_app.auth import Authenticator, AuthMiddleware, principal_of
 from serve_app.errors import (
     ACCOUNT_ID_BAD,
     ACCOUNT_ID_REQUIRED,
@@ -41,7 +40,8 @@ from serve_app.errors import (
     LunaError,
     send_error_body,
 )
-from serve_app.limits import ConcurrencyLimitMiddleware, RateLimitMiddleware
+from serve_app.http.auth import Authenticator, AuthMiddleware, principal_of
+from serve_app.http.limits import ConcurrencyLimitMiddleware, RateLimitMiddleware
 from serve_app.settings import LimitSettings
 
 log = logging.getLogger(__name__)
@@ -265,7 +265,7 @@ class BodyLimitMiddleware:
 
 def proxy_middlewares() -> list[Middleware]:
     """Middlewares for Ray Serve's HTTP proxy (``RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH=
-    serve_app.protocol:proxy_middlewares``): LUNA bodies for the proxy's own error answers,
+    serve_app.http.protocol:proxy_middlewares``): LUNA bodies for the proxy's own error answers,
     and the body limit, from ``LUNA_MAX_BODY_BYTES`` (default: the settings'
     ``limits.max_body_bytes`` default)."""
     limit = int(os.environ.get("LUNA_MAX_BODY_BYTES") or LimitSettings().max_body_bytes)

@@ -8,7 +8,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.requests import Request
 
 from serve_app.errors import BAD_CONTENT_TYPE, NO_DATA, LunaError
-from serve_app.inputs import media_type, parse_json, read_body, validation_error
+from serve_app.http.inputs import media_type, parse_json, read_body, validation_error
 
 Model = TypeVar("Model", bound=BaseModel)
 JSON_LIMIT = 16 * 1024 * 1024

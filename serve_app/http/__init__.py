@@ -1,0 +1,2 @@
+"""LUNA's HTTP protocol: request ids and errors, credentials, overload bounds, and reading
+requests (bodies, images, EXIF, query parameters); the generated API document."""

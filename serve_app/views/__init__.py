@@ -1,0 +1,1 @@
+"""JSON of results and stored objects, as LUNA clients read them, and their schemas."""
