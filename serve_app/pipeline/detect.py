@@ -14,6 +14,7 @@ import numpy as np
 from models.face.face_align import WARP_SIZE, warp_face
 from models.image_ops import nms
 from serve_app.errors import BAD_WARP_SIZE, MULTIPLE_FACES, NO_DATA, LunaError
+from serve_app.estimations import Stage
 from serve_app.estimators import Estimators
 from serve_app.http import images
 from serve_app.http.exif import extract_exif
@@ -22,7 +23,6 @@ from serve_app.http.inputs import BoundingBox, ImageInput
 from serve_app.pipeline.estimate import estimate
 from serve_app.pipeline.faces import Face, FilterReason, ImageResult
 from serve_app.pipeline.plan import FACE_DETECTOR, Plan
-from serve_app.pipeline.steps import Input, Stage
 
 # A face found inside a client's box must overlap it at least this much to stand for it.
 BOX_MATCH_IOU = 0.3
@@ -50,10 +50,10 @@ async def detect(
     # Every detect-step estimation is made on every face before the angle filters, so that
     # a filtered face still shows how it looked (clients read a filtered face's quality).
     steps = plan.stage(Stage.DETECT)
-    await estimate(estimators, results, [s for s in steps if s.input is not Input.WARP])
+    await estimate(estimators, results, [s for s in steps if not s.after_warps])
     if plan.needs_warps:
         await make_warps(results)
-    await estimate(estimators, results, [s for s in steps if s.input is Input.WARP])
+    await estimate(estimators, results, [s for s in steps if s.after_warps])
     _filter_angles(results, plan.angle_thresholds)
     return results
 

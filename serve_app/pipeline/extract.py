@@ -9,12 +9,11 @@ from dataclasses import dataclass
 
 from models.face.age_gender import AgeGender
 from models.face.arcface import Descriptor
+from serve_app.estimations import Stage, aggregation
 from serve_app.estimators import Estimators
-from serve_app.pipeline import aggregation
 from serve_app.pipeline.estimate import estimate
 from serve_app.pipeline.faces import Face, FilterReason, ImageResult
 from serve_app.pipeline.plan import Plan
-from serve_app.pipeline.steps import Stage
 
 
 @dataclass

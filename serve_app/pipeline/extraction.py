@@ -15,8 +15,8 @@ from sqlalchemy import update
 from models import descriptor_format
 from models.face.face_align import WARP_SIZE
 from serve_app.errors import BAD_INPUT_GENERIC, BAD_QUERY, EVENT_NOT_FOUND, LunaError
+from serve_app.estimations import aggregation
 from serve_app.estimators import Estimators
-from serve_app.pipeline import aggregation
 from serve_app.pipeline.extract import Extracted, extract
 from serve_app.pipeline.faces import Face, ImageResult
 from serve_app.pipeline.plan import FACE_WARP, Plan

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from models.face.age_gender import AgeGender
-from models.face.arcface import Descriptor
-from models.face.head_pose import HeadPose
-from models.face.image_quality import ImageQuality
 from models.types import FaceDetection
 from serve_app.errors import LunaError
 
@@ -25,25 +21,41 @@ class FilterReason:
     threshold_value: float
 
 
+def _estimation(name: str) -> property:
+    """A face's value of estimation ``name`` as an attribute (None until estimated)."""
+
+    def get(face: Face) -> Any:
+        return face.estimations.get(name)
+
+    def put(face: Face, value: Any) -> None:
+        face.estimations[name] = value
+
+    return property(get, put, doc=f"The face's {name}, None until estimated.")
+
+
 @dataclass
 class Face:
     """One face of an image, filled step by step by the estimators that run on it.
 
     ``box`` is (x1, y1, x2, y2) in image pixels. ``score`` and ``landmarks5`` are None for
-    face warps, whose face position is given rather than detected.
+    face warps, whose face position is given rather than detected. ``estimations`` holds the
+    value of each declared estimation made (serve_app.estimations), by name; the ones the
+    pipeline itself reads have attributes of their own.
     """
 
     box: np.ndarray
     score: float | None = None
     landmarks5: np.ndarray | None = None
-    landmarks68: np.ndarray | None = None
-    head_pose: HeadPose | None = None
     warp: np.ndarray | None = field(default=None, repr=False)
-    quality: ImageQuality | None = None
-    descriptor: Descriptor | None = field(default=None, repr=False)
-    basic_attributes: AgeGender | None = None
+    estimations: dict[str, Any] = field(default_factory=dict, repr=False)
     filter_reasons: list[FilterReason] = field(default_factory=list)
     sample_id: str | None = None
+
+    landmarks68: ClassVar[property] = _estimation("landmarks68")
+    head_pose: ClassVar[property] = _estimation("head_pose")
+    quality: ClassVar[property] = _estimation("quality")
+    descriptor: ClassVar[property] = _estimation("descriptor")
+    basic_attributes: ClassVar[property] = _estimation("basic_attributes")
 
     @classmethod
     def from_detection(cls, detection: FaceDetection, offset: tuple[float, float] = (0, 0)) -> Face:

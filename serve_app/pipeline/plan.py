@@ -2,8 +2,8 @@
 
 ``/1/detector``, ``/1/sdk``, ``/1/extractor``, handler events and verifications all run a
 :class:`Plan` through the same steps (``detect``, ``extract``, then for handlers ``match``,
-``store`` and ``tags``). The estimations asked for come from the table in
-:mod:`serve_app.pipeline.steps`, so does the list of estimators a plan needs.
+``store`` and ``tags``). The estimations asked for come from their declarations
+(:mod:`serve_app.estimations`), so does the list of estimators a plan needs.
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from serve_app.errors import BAD_QUERY, ESTIMATOR_DISABLED, LunaError
-from serve_app.pipeline.steps import (
-    FaceStep,
+from serve_app.estimations import (
+    Estimation,
     Input,
     Stage,
-    steps_from_flags,
-    steps_from_policy,
+    filter_tasks,
+    from_flags,
+    from_policy,
     with_needs,
 )
 
@@ -30,7 +31,7 @@ RAW_IMAGE, FACE_WARP, BODY_WARP = 0, 1, 2
 class Plan:
     """What to detect and estimate on a request's images, and how to filter faces.
 
-    ``estimations`` are the names of table rows asked for; what they need is added when the
+    ``estimations`` are the names of the estimations asked for; what they need is added when the
     plan runs. ``keep_warps`` makes warps even when no estimation needs them (face samples,
     ``estimate_face_warp``). ``strict_warps``: an estimation that needs the source image
     asked for on a face warp is an error (``/1/detector``), not skipped (``/1/sdk``).
@@ -58,7 +59,7 @@ class Plan:
         """Whether the request can have faces: detected ones, or face warps."""
         return self.image_type == FACE_WARP or (self.image_type == RAW_IMAGE and self.detect_face)
 
-    def steps(self) -> list[FaceStep]:
+    def steps(self) -> list[Estimation]:
         """Every estimation to run, needs first, in table order."""
         names = set(self.estimations)
         if self.angle_thresholds:
@@ -67,7 +68,7 @@ class Plan:
             names.add("descriptor")
         return with_needs(names)
 
-    def stage(self, stage: Stage) -> list[FaceStep]:
+    def stage(self, stage: Stage) -> list[Estimation]:
         """The estimations of one policy step."""
         return [step for step in self.steps() if step.stage is stage]
 
@@ -95,13 +96,13 @@ class Plan:
 
 def query_plan(flags: Mapping[str, Any], **options: Any) -> Plan:
     """A plan from a query's flags (every flag of the table that the query sets)."""
-    return Plan(estimations=frozenset(steps_from_flags(flags)), **options)
+    return Plan(estimations=frozenset(from_flags(flags)), **options)
 
 
 def policy_plan(detect_policy: Any, extract_policy: Any, **options: Any) -> Plan:
     """A plan from a handler's or verifier's detect and extract policies."""
-    names = steps_from_policy(Stage.DETECT, detect_policy)
-    names |= steps_from_policy(Stage.EXTRACT, extract_policy)
+    names = from_policy(Stage.DETECT, detect_policy)
+    names |= from_policy(Stage.EXTRACT, extract_policy)
     thresholds = {
         angle: float(value)
         for angle in ("pitch", "roll", "yaw")
@@ -125,12 +126,7 @@ def policy_tasks(policies: Any) -> list[str]:
     if policies.match_policy:
         tasks.append("face_descriptor")
     for filters in _all_filters(policies):
-        if filters.ethnicities:
-            tasks.append("ethnicity")
-        if filters.liveness:
-            tasks.append("liveness")
-        if filters.mask:
-            tasks.append("mask")
+        tasks.extend(filter_tasks(filters))
     return list(dict.fromkeys(tasks))
 
 

@@ -312,7 +312,10 @@ async def verify(
     else:
         images = [
             VerifiedImage(ImageResult(RAW_FILENAME, faces=[face]), [VerifiedFace(face, [])], True)
-            for face in (Face(box=np.zeros(4, np.float32), descriptor=d) for d in descriptors)
+            for face in (
+                Face(box=np.zeros(4, np.float32), estimations={"descriptor": d})
+                for d in descriptors
+            )
         ]
     faces = [v for image in images for v in image.faces]
     if sample_policy.store_sample:

@@ -15,7 +15,6 @@ from serve_app.http.openapi_docs import IMAGE_BODY, response_doc
 from serve_app.http.protocol import optional_account_id, respond
 from serve_app.http.queries import SdkQuery
 from serve_app.pipeline import analyse
-from serve_app.pipeline.extract import aggregate
 from serve_app.pipeline.plan import FACE_WARP
 from serve_app.pipeline.store import store_samples
 from serve_app.routes.deps import ServicesDep
@@ -60,6 +59,6 @@ async def sdk(
     }
     if query.aggregate_attributes:
         body["aggregate_estimations"] = aggregate_estimations(
-            *aggregate([f for r in results for f in r.live_faces])
+            [f for r in results for f in r.live_faces]
         )
     return respond(request, body)

@@ -1,82 +1,41 @@
-"""JSON shapes of results, as LUNA clients read them.
+"""JSON of results, as LUNA clients read them.
 
-Rects and landmarks are whole pixels: LUNA's own client models declare them as integers,
-and a typed client (e.g. Kotlin/Moshi) rejects a fractional value for an int field.
+Where each estimation's value goes and how it is written is its declaration's
+(:mod:`serve_app.estimations`); this module lays out detections, samples and images around
+them.
 """
 
 from __future__ import annotations
 
-import base64
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from models import descriptor_format
-from models.face.age_gender import AgeGender
-from models.face.arcface import Descriptor
-from models.face.head_pose import HeadPose
-from models.face.image_quality import ImageQuality
 from serve_app.errors import SUCCESS
+from serve_app.estimations import FACE_ESTIMATIONS, Place, Stage
 from serve_app.pipeline.faces import Face, FilterReason, ImageResult
 from serve_app.storage.samples import encode, sample_url
+from serve_app.views.values import b64, points, rect
 
 SUCCESS_ERROR = {"error_code": SUCCESS.code, "desc": SUCCESS.desc, "detail": SUCCESS.detail}
 
 
-def rect(box: np.ndarray) -> dict[str, int]:
-    """``{x, y, width, height}`` of an (x1, y1, x2, y2) box."""
-    x, y = round(float(box[0])), round(float(box[1]))
+def estimations_at(face: Face, place: Place, stages: Sequence[Stage]) -> dict[str, Any]:
+    """The face's values that sit at ``place``, of the estimations of ``stages``, by JSON key."""
     return {
-        "x": x,
-        "y": y,
-        "width": round(float(box[2])) - x,
-        "height": round(float(box[3])) - y,
-    }
-
-
-def points(values: np.ndarray) -> list[list[int]]:
-    """``[[x, y], ...]`` of an (N, 2) array."""
-    return [[round(float(x)), round(float(y))] for x, y in values]
-
-
-def quality(value: ImageQuality) -> dict[str, float]:
-    """LUNA's ``quality`` object; every value in [0, 1], 1 is good."""
-    return {
-        "blurriness": value.blurriness,
-        "dark": value.dark,
-        "illumination": value.illumination,
-        "specularity": value.specularity,
-        "light": value.light,
-    }
-
-
-def head_pose(value: HeadPose) -> dict[str, float]:
-    """``{pitch, roll, yaw}`` in degrees."""
-    return {
-        "pitch": round(value.pitch, 2),
-        "roll": round(value.roll, 2),
-        "yaw": round(value.yaw, 2),
-    }
-
-
-def basic_attributes(value: AgeGender) -> dict[str, Any]:
-    """``{age, gender}``: whole years, 0 female / 1 male. No ethnicity: no model for it."""
-    return value.rounded()
-
-
-def descriptor(value: Descriptor) -> dict[str, Any]:
-    """The descriptor as an SDK descriptor container and raw bytes, both base64."""
-    return {
-        "sdk_descriptor": _b64(descriptor_format.pack(value.vector, value.version)),
-        "raw_descriptor": _b64(descriptor_format.raw(value.vector)),
-        "score": round(value.score, 6),
-        "version": value.version,
+        e.json_key: e.present(face.estimations[e.name])
+        for e in FACE_ESTIMATIONS
+        if e.place is place
+        and e.stage in stages
+        and e.present is not None
+        and face.estimations.get(e.name) is not None
     }
 
 
 def warp(image: np.ndarray) -> str:
     """A face warp as base64 JPEG, encoded as samples are stored."""
-    return _b64(encode(image))
+    return b64(encode(image))
 
 
 def filter_reason(reason: FilterReason) -> dict[str, Any]:
@@ -86,10 +45,6 @@ def filter_reason(reason: FilterReason) -> dict[str, Any]:
         "object_value": round(float(reason.object_value), 6),
         "threshold_value": reason.threshold_value,
     }
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
 
 
 def image_status(result: ImageResult) -> dict[str, Any]:
@@ -110,18 +65,16 @@ def image_status(result: ImageResult) -> dict[str, Any]:
 
 
 def detector_detection(face: Face) -> dict[str, Any]:
-    """The ``detection`` object of one face in /1/detector's answer."""
+    """The ``detection`` object of one face in /1/detector's answer (and in events): its
+    place, and the detect step's estimations, attributes under ``attributes``."""
     out: dict[str, Any] = {"rect": rect(face.box)}
     if face.landmarks5 is not None:
         out["landmarks5"] = points(face.landmarks5)
     if face.score is not None:
         out["score"] = round(face.score, 6)
-    if face.landmarks68 is not None:
-        out["landmarks68"] = points(face.landmarks68)
-    if face.quality is not None:
-        out["quality"] = quality(face.quality)
-    if face.head_pose is not None:
-        out["attributes"] = {"head_pose": head_pose(face.head_pose)}
+    out.update(estimations_at(face, Place.DETECTION, [Stage.DETECT]))
+    if attributes := estimations_at(face, Place.ATTRIBUTES, [Stage.DETECT]):
+        out["attributes"] = attributes
     return out
 
 
@@ -166,19 +119,10 @@ def sdk_face(face: Face, landmarks5: bool, with_warp: bool) -> dict[str, Any]:
         detection["score"] = round(face.score, 6)
     if landmarks5 and face.landmarks5 is not None:
         detection["landmarks5"] = points(face.landmarks5)
-    if face.landmarks68 is not None:
-        detection["landmarks68"] = points(face.landmarks68)
-    if face.quality is not None:
-        detection["quality"] = quality(face.quality)
+    detection.update(estimations_at(face, Place.DETECTION, list(Stage)))
     if with_warp and face.warp is not None:
         detection["warp"] = warp(face.warp)
-    attributes: dict[str, Any] = {}
-    if face.head_pose is not None:
-        attributes["head_pose"] = head_pose(face.head_pose)
-    if face.basic_attributes is not None:
-        attributes["basic_attributes"] = basic_attributes(face.basic_attributes)
-    if face.descriptor is not None:
-        attributes["descriptor"] = descriptor(face.descriptor)
+    attributes = estimations_at(face, Place.ATTRIBUTES, list(Stage))
     return _with_sample(face, {"detection": detection, "attributes": attributes})
 
 
@@ -207,13 +151,13 @@ def sdk_image(result: ImageResult, landmarks5: bool, with_warp: bool) -> dict[st
     return out
 
 
-def aggregate_estimations(
-    descriptor_value: Descriptor | None, attributes: AgeGender | None
-) -> dict[str, Any]:
-    """``aggregate_estimations`` of /1/sdk."""
+def aggregate_estimations(faces: Sequence[Face]) -> dict[str, Any]:
+    """``aggregate_estimations`` of /1/sdk: each aggregable attribute of ``faces`` as one."""
     out: dict[str, Any] = {}
-    if descriptor_value is not None:
-        out["descriptor"] = descriptor(descriptor_value)
-    if attributes is not None:
-        out["basic_attributes"] = basic_attributes(attributes)
+    for e in FACE_ESTIMATIONS:
+        if e.aggregate is None or e.present is None or e.place is not Place.ATTRIBUTES:
+            continue
+        values = [f.estimations[e.name] for f in faces if f.estimations.get(e.name) is not None]
+        if values and (merged := e.aggregate(values)) is not None:
+            out[e.json_key] = e.present(merged)
     return {"face": {"attributes": out}}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from serve_app.estimations import FACE_ESTIMATIONS, Place, Stage
 
 
 class _Shape(BaseModel):
@@ -29,43 +31,50 @@ class Rect(_Shape):
     height: int
 
 
-class Quality(_Shape):
-    """Image quality of the face, each in [0, 1], 1 is good."""
-
-    blurriness: float
-    dark: float
-    illumination: float
-    specularity: float
-    light: float
-
-
-class HeadPose(_Shape):
-    """Head rotation in degrees: pitch > 0 chin up, yaw > 0 face turned to the image's
-    right, roll > 0 leaning clockwise."""
-
-    pitch: float
-    roll: float
-    yaw: float
-
-
-class DetectionAttributes(_Shape):
-    """Estimations /1/detector reports inside a detection."""
-
-    head_pose: HeadPose | None = None
-
-
-class FaceDetection(_Shape):
-    """One detected face."""
-
+class _DetectionPlace(_Shape):
     rect: Rect
     landmarks5: list[list[int]] | None = Field(
         default=None,
         description="Eyes, nose tip, mouth corners as [x, y]; absent for face warps",
     )
     score: float | None = Field(default=None, description="Detector confidence in [0, 1]")
-    landmarks68: list[list[int]] | None = Field(default=None, description="iBUG 68-point markup")
-    quality: Quality | None = None
-    attributes: DetectionAttributes | None = None
+
+
+def _estimations(
+    name: str,
+    doc: str,
+    place: Place,
+    stages: list[Stage],
+    base: type[BaseModel] = _Shape,
+    aggregated: bool = False,
+    **fields: Any,
+) -> type[BaseModel]:
+    """A schema with one optional field per declared estimation that sits at ``place``."""
+    declared: dict[str, Any] = {
+        e.json_key: (e.schema | None, None)
+        for e in FACE_ESTIMATIONS
+        if e.place is place
+        and e.stage in stages
+        and e.present is not None
+        and (e.aggregate is not None or not aggregated)
+    }
+    return create_model(name, __base__=base, __doc__=doc, **declared, **fields)
+
+
+DetectionAttributes = _estimations(
+    "DetectionAttributes",
+    "Estimations /1/detector reports inside a detection.",
+    Place.ATTRIBUTES,
+    [Stage.DETECT],
+)
+FaceDetection = _estimations(
+    "FaceDetection",
+    "One detected face.",
+    Place.DETECTION,
+    [Stage.DETECT],
+    base=_DetectionPlace,
+    attributes=(DetectionAttributes | None, None),
+)
 
 
 class FilterReason(_Shape):
@@ -168,39 +177,17 @@ class HealthResponse(_Shape):
     execution_time: float
 
 
-class BasicAttributes(_Shape):
-    """Age in years and gender (0 female, 1 male). No ethnicity: no model for it."""
-
-    age: int
-    gender: int
-
-
-class DescriptorOut(_Shape):
-    """A face descriptor: SDK descriptor container and raw float32 bytes, base64."""
-
-    sdk_descriptor: str
-    raw_descriptor: str
-    score: float = Field(description="Descriptor quality in [0, 1]")
-    version: int
-
-
-class SdkAttributes(_Shape):
-    """Face attributes of /1/sdk."""
-
-    head_pose: HeadPose | None = None
-    basic_attributes: BasicAttributes | None = None
-    descriptor: DescriptorOut | None = None
-
-
-class SdkDetection(_Shape):
-    """Face detection of /1/sdk."""
-
-    rect: Rect
-    score: float | None = None
-    landmarks5: list[list[int]] | None = None
-    landmarks68: list[list[int]] | None = None
-    quality: Quality | None = None
-    warp: str | None = Field(default=None, description="250x250 face warp, base64 JPEG")
+SdkAttributes = _estimations(
+    "SdkAttributes", "Face attributes of /1/sdk.", Place.ATTRIBUTES, list(Stage)
+)
+SdkDetection = _estimations(
+    "SdkDetection",
+    "Face detection of /1/sdk.",
+    Place.DETECTION,
+    list(Stage),
+    base=_DetectionPlace,
+    warp=(str | None, Field(default=None, description="250x250 face warp, base64 JPEG")),
+)
 
 
 class SdkFace(_Shape):
@@ -242,11 +229,13 @@ class SdkImage(_Shape):
     exif: dict[str, Any] | None = None
 
 
-class AggregateAttributes(_Shape):
-    """Attributes aggregated over all faces."""
-
-    descriptor: DescriptorOut | None = None
-    basic_attributes: BasicAttributes | None = None
+AggregateAttributes = _estimations(
+    "AggregateAttributes",
+    "Attributes aggregated over all faces.",
+    Place.ATTRIBUTES,
+    list(Stage),
+    aggregated=True,
+)
 
 
 class AggregateFace(_Shape):

@@ -10,7 +10,7 @@ import pytest
 from models import descriptor_format
 from models.face.age_gender import AgeGender
 from models.face.arcface import Descriptor
-from serve_app.pipeline.aggregation import aggregate_basic_attributes, aggregate_descriptors
+from serve_app.estimations.aggregation import aggregate_basic_attributes, aggregate_descriptors
 
 OBAMA = ("obama.jpg", "obama2.jpg", "obama3.jpg")
 

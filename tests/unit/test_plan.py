@@ -3,19 +3,17 @@ need, and what is refused, without any model."""
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime
 
 import pytest
 
 from models.face.age_gender import AgeGender
 from serve_app.errors import LunaError
+from serve_app.estimations import FACE_ESTIMATIONS, Stage
 from serve_app.http.queries import DetectorQuery, SdkQuery
 from serve_app.pipeline.events import Candidate, EventMeta, EventRecord, MatchResult
-from serve_app.pipeline.faces import Face
 from serve_app.pipeline.filters import passes
 from serve_app.pipeline.plan import FACE_WARP, Plan, check_policies, policy_plan, policy_tasks
-from serve_app.pipeline.steps import FACE_STEPS, Stage
 from serve_app.pipeline.tags import apply_tags
 from serve_app.policies import Filters, Policies
 
@@ -27,13 +25,12 @@ def names(plan: Plan) -> list[str]:
     return [step.name for step in plan.steps()]
 
 
-def test_every_step_fills_a_face_field_or_has_no_model_yet():
-    fields = {f.name for f in dataclasses.fields(Face)}
-    for step in FACE_STEPS:
+def test_every_estimation_with_a_model_is_presented_and_the_others_are_not():
+    for step in FACE_ESTIMATIONS:
         if step.task in BUILT:
-            assert step.field in fields, step.name
+            assert step.present is not None and step.schema is not None, step.name
         else:
-            assert step.field is None, f"{step.name} has a field but no estimator"
+            assert step.present is None, f"{step.name} is presented but has no estimator"
 
 
 def test_detector_query_asks_for_what_its_flags_name_and_what_they_need():
