@@ -1,4 +1,9 @@
-"""The model manifest: which file each model is, where it comes from, its sha256 and license."""
+"""The model manifest: which file each model is, where it comes from, its sha256 and license.
+
+An entry with ``convert:`` names a source file in another format (Keras HDF5, TF graph,
+TFLite) with its ``source_sha256``; provisioning converts it to the ONNX file ``file``, whose
+sha256 is ``sha256`` (models/provision/convert.py).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from models.provision.convert import ConvertError, ConvertSpec
 from models.provision.fetch import Source
 
 MANIFEST_PATH = Path(__file__).with_name("manifest.yaml")
@@ -31,6 +37,10 @@ class ModelEntry:
     license_url: str = ""
     description: str = ""
     options: dict[str, Any] = field(default_factory=dict)
+    #: sha256 of the fetched source file, for a converted model (``sha256`` is the ONNX's).
+    source_sha256: str | None = None
+    #: How the source becomes the ONNX file; None for files the service loads as fetched.
+    convert: ConvertSpec | None = None
 
     def path(self, models_dir: Path) -> Path:
         """Where the file lives once provisioned."""
@@ -39,20 +49,30 @@ class ModelEntry:
 
 _REQUIRED = ("task", "family", "file", "sha256", "source")
 _OPTIONAL = ("license", "license_url", "description", "options")
+_CONVERTED = ("source_sha256", "convert")
 
 
 def _entry(name: str, data: dict[str, Any]) -> ModelEntry:
     if not isinstance(data, dict):
         raise ManifestError(f"model {name!r}: expected a mapping, got {type(data).__name__}")
     missing = [key for key in _REQUIRED if key not in data]
-    unknown = set(data) - set(_REQUIRED) - set(_OPTIONAL)
+    unknown = set(data) - set(_REQUIRED) - set(_OPTIONAL) - set(_CONVERTED)
     if missing or unknown:
         raise ManifestError(
             f"model {name!r}: missing keys {missing}, unknown keys {sorted(unknown)}"
         )
-    sha = str(data["sha256"]).lower()
-    if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
-        raise ManifestError(f"model {name!r}: sha256 must be 64 hex digits")
+    sha = _sha(name, "sha256", data["sha256"])
+    convert, source_sha = None, None
+    if data.get("convert") is not None:
+        if not data.get("source_sha256"):
+            raise ManifestError(f"model {name!r}: a converted model needs source_sha256")
+        source_sha = _sha(name, "source_sha256", data["source_sha256"])
+        try:
+            convert = ConvertSpec.from_dict(dict(data["convert"]))
+        except (ConvertError, TypeError, ValueError) as exc:
+            raise ManifestError(f"model {name!r}: {exc}") from exc
+    elif data.get("source_sha256"):
+        raise ManifestError(f"model {name!r}: source_sha256 belongs with convert")
     return ModelEntry(
         name=name,
         task=str(data["task"]),
@@ -61,7 +81,16 @@ def _entry(name: str, data: dict[str, Any]) -> ModelEntry:
         sha256=sha,
         source=Source.from_dict(dict(data["source"])),
         **{key: data[key] for key in _OPTIONAL if key in data},
+        source_sha256=source_sha,
+        convert=convert,
     )
+
+
+def _sha(name: str, key: str, value: Any) -> str:
+    sha = str(value).lower()
+    if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+        raise ManifestError(f"model {name!r}: {key} must be 64 hex digits")
+    return sha
 
 
 def load_manifest(extra: dict[str, dict[str, Any]] | None = None) -> dict[str, ModelEntry]:

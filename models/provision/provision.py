@@ -7,6 +7,8 @@ Usage::
 With no names it provisions every model that the configuration's estimators name. Each file
 is checked against the manifest's sha256; files already present and correct are left alone,
 so the command is cheap to run before every start, and the service then runs offline.
+Entries with ``convert:`` are fetched in their own format and converted to ONNX, verified
+against the original runtime, in a separate converter environment (models/provision/convert.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 import yaml
 
 from models import paths
+from models.provision.convert import ConvertError, converter_dir, provision_converted
 from models.provision.fetch import FetchError, fetch
 from models.provision.manifest import ManifestError, ModelEntry, load_manifest, resolve
 
@@ -47,17 +50,30 @@ def configured_models(args: dict[str, Any]) -> list[str]:
 
 
 def provision(
-    entries: Iterable[ModelEntry], models_dir: Path, cache_dir: Path, progress=print
+    entries: Iterable[ModelEntry],
+    models_dir: Path,
+    cache_dir: Path,
+    progress=print,
+    converter: Path | None = None,
 ) -> list[Path]:
-    """Fetch each entry into ``models_dir``; return the paths of the provisioned files."""
+    """Fetch (and convert, where the entry says) each entry into ``models_dir``; return the
+    paths of the provisioned files. ``converter`` is the converter environment's folder
+    (default ``<data dir>/converter-venv``), used only when a file must be converted."""
     done: list[Path] = []
     for entry in entries:
         dest = entry.path(models_dir)
         progress(f"{entry.name}: {entry.source.describe()} -> {dest}")
-        fetched = fetch(entry.source, entry.sha256, dest, cache_dir, progress)
+        if entry.convert is None:
+            fetched = fetch(entry.source, entry.sha256, dest, cache_dir, progress)
+            how = "fetched"
+        else:
+            fetched = provision_converted(
+                entry, dest, cache_dir, converter or converter_dir(), progress
+            )
+            how = f"converted from {entry.convert.source_format}"
         size = dest.stat().st_size / 1e6
         progress(
-            f"  {'fetched' if fetched else 'present'}, {size:.1f} MB, sha256 ok ({entry.license})"
+            f"  {how if fetched else 'present'}, {size:.1f} MB, sha256 ok ({entry.license})"
         )
         done.append(dest)
     return done
@@ -91,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         names = sorted(manifest) if options.all else list(dict.fromkeys(wanted))
         entries = [resolve(name, manifest) for name in names]
         provision(entries, models_dir, paths.data_dir() / "cache")
-    except (FetchError, ManifestError, OSError) as exc:
+    except (ConvertError, FetchError, ManifestError, OSError) as exc:
         print(f"provisioning failed: {exc}", file=sys.stderr)
         return 1
     print(f"{len(entries)} model file(s) ready in {models_dir}")
