@@ -14,11 +14,22 @@ from pathlib import Path
 from typing import Any
 
 from models.base import Adapter
+from models.body.clothing_colour import ClothingColourEstimator
+from models.body.person_detector import PersonDetector
+from models.body.reid import OsNetBodyDescriptor
 from models.face.age_gender import AgeGenderEstimator
 from models.face.arcface import ArcFaceExtractor
+from models.face.background import SelfieSegmentationBackground
+from models.face.emotions import EmotionsEstimator
+from models.face.eyes_gaze import EyesEstimator, GazeEstimator
+from models.face.glasses import GlassesEstimator
 from models.face.head_pose import HeadPoseEstimator
 from models.face.image_quality import ImageQualityEstimator
+from models.face.iso import IsoEstimator
 from models.face.landmarks import Landmarks106
+from models.face.liveness import MiniFasNetLiveness
+from models.face.mask import MaskEstimator
+from models.face.mouth import MouthEstimator
 from models.face.scrfd import ScrfdDetector
 from models.provision.manifest import load_manifest, resolve
 from models.runtime import RuntimeOptions
@@ -31,9 +42,23 @@ _MODEL_ADAPTERS: tuple[type[Adapter], ...] = (
     ArcFaceExtractor,
     AgeGenderEstimator,
     HeadPoseEstimator,
+    MiniFasNetLiveness,
+    OsNetBodyDescriptor,
+    SelfieSegmentationBackground,
+    PersonDetector,
+    MouthEstimator,
+    EmotionsEstimator,
+    MaskEstimator,
+    GlassesEstimator,
+    EyesEstimator,
+    GazeEstimator,
 )
 # Classical methods: built from options alone.
-_CLASSICAL_ADAPTERS: tuple[type[Adapter], ...] = (ImageQualityEstimator,)
+_CLASSICAL_ADAPTERS: tuple[type[Adapter], ...] = (
+    ImageQualityEstimator,
+    ClothingColourEstimator,
+    IsoEstimator,
+)
 
 ADAPTERS: dict[tuple[str, str], type[Adapter]] = {(a.task, a.family): a for a in _MODEL_ADAPTERS}
 CLASSICAL: dict[str, type[Adapter]] = {a.task: a for a in _CLASSICAL_ADAPTERS}

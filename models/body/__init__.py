@@ -1,0 +1,1 @@
+"""Body (person) model adapters: the person detector, the body warp, clothing colours."""
