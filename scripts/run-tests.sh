@@ -7,6 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh "cpu,dev,postgres"
 .venv/bin/python -m models.provision --config serve_config.yaml
+# The opt-in models (off in the shipped profiles: their carriers' terms, README) are tested too.
+.venv/bin/python -m models.provision liveness_glasses mediapipe_face_landmarker_v2 \
+    mediapipe_face_blendshapes_v2 mediapipe_face_landmarker_v2_gaze
 .venv/bin/python -m tests.data.fetch
 .venv/bin/python -m ruff check .
 

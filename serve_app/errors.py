@@ -59,6 +59,7 @@ MULTIPART_BAD_CONTENT_TYPE = ErrorKind(
 BAD_BASE64 = ErrorKind(18001, BAD_INPUT, "Failed convert data from base64 to bytes")
 BAD_IMAGE = ErrorKind(18002, BAD_INPUT, "Failed convert bytes to {}")
 BAD_WARP_SIZE = ErrorKind(11030, BAD_INPUT, "Image size is not equal to 250x250")
+BAD_BODY_WARP_SIZE = ErrorKind(11030, BAD_INPUT, "Image size is not equal to 128x256")
 ACCOUNT_ID_REQUIRED = ErrorKind(
     11036,
     "Forbidden",

@@ -12,11 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from serve_app.estimations.body import BODY_ESTIMATIONS
 from serve_app.estimations.declaration import Estimation, Input, Place, Stage
 from serve_app.estimations.face import FACE_ESTIMATIONS
 
 __all__ = [
+    "BODY_ESTIMATIONS",
     "BY_NAME",
+    "ESTIMATIONS",
     "FACE_ESTIMATIONS",
     "Estimation",
     "Input",
@@ -25,22 +28,25 @@ __all__ = [
     "filter_tasks",
     "from_flags",
     "from_policy",
+    "state_filters",
     "with_needs",
 ]
 
-BY_NAME: dict[str, Estimation] = {e.name: e for e in FACE_ESTIMATIONS}
+#: Every estimation, faces' first; the order estimations run in (needs first).
+ESTIMATIONS: tuple[Estimation, ...] = FACE_ESTIMATIONS + BODY_ESTIMATIONS
+BY_NAME: dict[str, Estimation] = {e.name: e for e in ESTIMATIONS}
 
 
 def from_flags(flags: Mapping[str, Any]) -> set[str]:
     """The estimations a query's flags ask for (a flag set to anything but 0/None/empty)."""
-    return {e.name for e in FACE_ESTIMATIONS if any(flags.get(f) for f in e.query_flags)}
+    return {e.name for e in ESTIMATIONS if any(flags.get(f) for f in e.query_flags)}
 
 
 def from_policy(stage: Stage, policy: Any) -> set[str]:
     """The estimations a detect or extract policy asks for."""
     return {
         e.name
-        for e in FACE_ESTIMATIONS
+        for e in ESTIMATIONS
         if e.stage is stage and e.policy_flag and _lookup(policy, e.policy_flag)
     }
 
@@ -51,6 +57,22 @@ def filter_tasks(filters: Any) -> list[str]:
     return [
         e.task for e in FACE_ESTIMATIONS if e.filter_key and getattr(filters, e.filter_key, None)
     ]
+
+
+def state_filters(source: Any) -> dict[str, frozenset[int]]:
+    """The states each estimation with states must be in, by estimation name, from a query
+    or a detect policy's ``<filter_key>_states`` (e.g. ``mask_states``): a list, or the
+    query's comma-separated numbers."""
+    found: dict[str, frozenset[int]] = {}
+    for e in ESTIMATIONS:
+        if e.state is None or not e.filter_key:
+            continue
+        value = getattr(source, f"{e.filter_key}_states", None)
+        if isinstance(value, str):
+            value = [int(v) for v in value.split(",") if v.strip()]
+        if value:
+            found[e.name] = frozenset(int(v) for v in value)
+    return found
 
 
 def _lookup(policy: Any, path: str) -> Any:
@@ -71,4 +93,4 @@ def with_needs(names: Iterable[str]) -> list[Estimation]:
         if name not in wanted:
             wanted.add(name)
             pending.extend(BY_NAME[name].needs)
-    return [e for e in FACE_ESTIMATIONS if e.name in wanted]
+    return [e for e in ESTIMATIONS if e.name in wanted]

@@ -25,7 +25,8 @@ class Input(Enum):
     LANDMARKS68 = "68 landmarks"
     WARP = "250x250 face warp"
     FACE = "the face so far"  # what other estimations found: runs where the face is
-    BODY = "body detection"
+    BODY_IMAGE_BOX = "image and body box"
+    BODY_WARP = "128x256 body warp"
 
 
 class Stage(Enum):
@@ -55,9 +56,11 @@ class Shape(BaseModel):
 
 @dataclass(frozen=True)
 class Estimation:
-    """One estimation of a face, declared once.
+    """One estimation of a face or a body, declared once.
 
     ``task`` is the estimator that computes it (its config key under ``estimators:``).
+    ``needs`` run first and must be available; ``wants`` run first where their estimator is
+    configured (ISO checks use the eyes where an eyes estimator exists, and say so where not).
     ``policy_flag`` is a dotted path in the stage's policy (``estimate_liveness.estimate``).
     ``convert`` turns the adapter's result into the face's value. ``key``, ``place``,
     ``present`` and ``schema`` say where the value sits in LUNA's JSON, how it is written and
@@ -75,6 +78,7 @@ class Estimation:
     query_flags: tuple[str, ...]
     policy_flag: str | None
     needs: tuple[str, ...] = ()
+    wants: tuple[str, ...] = ()
     convert: Callable[[Any], Any] | None = None
     key: str | None = None
     place: Place = Place.ATTRIBUTES
@@ -85,9 +89,15 @@ class Estimation:
     filter_key: str | None = None
 
     @property
+    def on_body(self) -> bool:
+        """Whether it estimates bodies rather than faces."""
+        return self.input in (Input.BODY_IMAGE_BOX, Input.BODY_WARP)
+
+    @property
     def after_warps(self) -> bool:
-        """Whether it runs once faces are warped: on the warp, or on what was found so far."""
-        return self.input in (Input.WARP, Input.FACE)
+        """Whether it runs once faces and bodies are warped: on a warp, or on what was found
+        so far."""
+        return self.input in (Input.WARP, Input.FACE, Input.BODY_WARP)
 
     @property
     def json_key(self) -> str:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from pydantic import BaseModel, Field
 
 from serve_app.errors import BAD_QUERY, LunaError
-from serve_app.pipeline.plan import BODY_WARP, FACE_WARP, RAW_IMAGE, Plan, query_plan
+from serve_app.estimations import state_filters
+from serve_app.pipeline.plan import FACE_WARP, RAW_IMAGE, Plan, query_plan
 
+BODY_DESCRIPTOR = "body_descriptor"
 Flag = Annotated[int, Field(ge=0, le=1)]
 Angle = Annotated[int, Field(ge=0, le=180)]
 
@@ -61,6 +64,27 @@ class DetectorQuery(_AngleFilters):
         )
 
 
+class IsoQuery(BaseModel):
+    """``POST /1/iso`` query."""
+
+    image_type: int = Field(0, ge=0, le=1, description="0 raw image, 1 face warp")
+    multiface_policy: int = Field(
+        0, ge=0, le=2, description="0: one face only; 1: all faces; 2: the best face"
+    )
+    extract_exif: Flag = 0
+    use_exif_info: Flag = 1
+
+    def plan(self) -> Plan:
+        """The ISO checks of every face (and what they need)."""
+        return Plan(
+            multiface_policy=self.multiface_policy,
+            image_type=self.image_type,
+            use_exif=bool(self.use_exif_info),
+            extract_exif=bool(self.extract_exif),
+            estimations=frozenset({"face_quality"}),
+        )
+
+
 class SdkQuery(_AngleFilters):
     """``POST /1/sdk`` query."""
 
@@ -90,29 +114,40 @@ class SdkQuery(_AngleFilters):
     estimate_face_warp: Flag = 0
     aggregate_attributes: Flag = 0
     score_threshold: float = Field(0.0, ge=0.0, le=1.0)
-    # Comma-separated states; they filter by estimators this service has not (yet).
-    mask_states: str | None = Field(None, description="e.g. 1,2 (missing, medical_mask)")
-    liveness_states: str | None = Field(None, description="e.g. 1 (real)")
+    # Comma-separated states: faces in other states are filtered.
+    mask_states: str | None = Field(
+        None,
+        pattern=r"^[1-3](,[1-3])*$",
+        description="e.g. 1,2 (1 missing, 2 medical_mask, 3 occluded)",
+    )
+    liveness_states: str | None = Field(
+        None, pattern=r"^[0-2](,[0-2])*$", description="e.g. 1 (0 spoof, 1 real, 2 unknown)"
+    )
     use_exif_info: Flag = 1
     extract_exif: Flag = 0
 
-    def plan(self, store_samples: bool) -> Plan:
-        """What the query asks for; warps are kept when returned or stored as samples."""
+    def plan(self, store_samples: bool, available: Callable[[str], bool] = bool) -> Plan:
+        """What the query asks for; warps are kept when returned or stored as samples.
+
+        ``estimate_body_descriptor`` is on by default: left at its default it applies where
+        this deployment has a body descriptor model, asked for explicitly it requires one.
+        """
         flags = self.model_dump()
-        if self.image_type == BODY_WARP:
-            flags["detect_body"] = 1
-        elif not self.detect_body:
-            # On by default, it applies only where there are bodies.
+        if "estimate_body_descriptor" not in self.model_fields_set and not available(
+            BODY_DESCRIPTOR
+        ):
             flags["estimate_body_descriptor"] = 0
         return query_plan(
             flags,
             multiface_policy=self.multiface_policy,
             image_type=self.image_type,
             detect_face=bool(self.detect_face),
+            detect_body=bool(self.detect_body),
             use_exif=bool(self.use_exif_info),
             extract_exif=bool(self.extract_exif),
             keep_warps=bool(self.estimate_face_warp) or store_samples,
             angle_thresholds=self.angle_thresholds(),
+            states=state_filters(self),
             score_threshold=self.score_threshold,
             aggregate=bool(self.aggregate_attributes),
         )

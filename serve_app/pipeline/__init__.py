@@ -20,6 +20,7 @@ async def analyse(
     estimators: Estimators, limits: ImageLimits, inputs: Sequence[ImageInput], plan: Plan
 ) -> list[ImageResult]:
     """Detect and extract: one result per input, each image failing alone."""
+    plan = plan.with_wants(estimators.available)
     results = await detect(estimators, limits, inputs, plan)
     if plan.aggregate and plan.multiface_policy != 2:
         aggregation.single_faces(results)

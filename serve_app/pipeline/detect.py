@@ -1,4 +1,5 @@
-"""The detect step: faces in a request's images, and the estimations of LUNA's detect policy.
+"""The detect step: faces (and bodies) in a request's images, and the estimations of LUNA's
+detect policy.
 
 Each image succeeds or fails on its own; the faces of all images of a request go to each
 estimator together so that it batches them.
@@ -14,15 +15,17 @@ import numpy as np
 from models.face.face_align import WARP_SIZE, warp_face
 from models.image_ops import nms
 from serve_app.errors import BAD_WARP_SIZE, MULTIPLE_FACES, NO_DATA, LunaError
-from serve_app.estimations import Stage
+from serve_app.estimations import BY_NAME, Stage
 from serve_app.estimators import Estimators
 from serve_app.http import images
 from serve_app.http.exif import extract_exif
 from serve_app.http.images import ImageLimits
 from serve_app.http.inputs import BoundingBox, ImageInput
+from serve_app.pipeline.bodies import detect_bodies, make_body_warps, take_body_warp
 from serve_app.pipeline.estimate import estimate
+from serve_app.pipeline.face_quality import apply_face_quality
 from serve_app.pipeline.faces import Face, FilterReason, ImageResult
-from serve_app.pipeline.plan import FACE_DETECTOR, Plan
+from serve_app.pipeline.plan import BODY_WARP, FACE_DETECTOR, Plan
 
 # A face found inside a client's box must overlap it at least this much to stand for it.
 BOX_MATCH_IOU = 0.3
@@ -42,19 +45,28 @@ async def detect(
         for result in results:
             if result.error is None:
                 _take_warp(result)
+    elif plan.image_type == BODY_WARP:
+        for result in results:
+            if result.error is None:
+                take_body_warp(result)
     elif plan.detect_face:
         await _detect(estimators, list(zip(inputs, results, strict=True)))
     for result in results:
         if result.error is None:
             _apply_policy(result, plan.multiface_policy)
+    if plan.detects_bodies:
+        await detect_bodies(estimators, results, plan.multiface_policy)
     # Every detect-step estimation is made on every face before the angle filters, so that
     # a filtered face still shows how it looked (clients read a filtered face's quality).
     steps = plan.stage(Stage.DETECT)
     await estimate(estimators, results, [s for s in steps if not s.after_warps])
     if plan.needs_warps:
         await make_warps(results)
+    await make_body_warps(results)
     await estimate(estimators, results, [s for s in steps if s.after_warps])
     _filter_angles(results, plan.angle_thresholds)
+    _filter_states(results, plan.states)
+    apply_face_quality(results, plan.face_quality)
     return results
 
 
@@ -142,6 +154,24 @@ def _filter_angles(results: list[ImageResult], thresholds: Mapping[str, float]) 
                 value = getattr(face.head_pose, angle)
                 if abs(value) > limit:
                     face.filter_reasons.append(FilterReason(f"{angle}_threshold", value, limit))
+        result.move_filtered()
+
+
+def _filter_states(results: list[ImageResult], states: Mapping[str, frozenset[int]]) -> None:
+    """Move faces whose estimated state (e.g. mask) is not one of those asked for to
+    ``filtered``; the reason names the filter, the face's state and the states allowed."""
+    if not states:
+        return
+    for result in results:
+        for face in result.live_faces:
+            for name, allowed in states.items():
+                declared = BY_NAME[name]
+                value = face.estimations.get(name)
+                if value is None or declared.state is None:
+                    continue
+                if (state := declared.state(value)) not in allowed:
+                    reason = FilterReason(f"{declared.filter_key}_states", state, sorted(allowed))
+                    face.filter_reasons.append(reason)
         result.move_filtered()
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from models.face.age_gender import AgeGender
 from models.face.arcface import Descriptor
+from serve_app.estimations import BY_NAME
 from serve_app.pipeline.extract import aggregate
 from serve_app.pipeline.faces import Face, ImageResult
 from serve_app.storage.tables import Event
@@ -114,6 +115,15 @@ class EventRecord:
     def sample_ids(self) -> list[str]:
         """The face samples stored for this event."""
         return [d.face.sample_id for d in self.detections if d.face.sample_id]
+
+    def estimation(self, name: str) -> Any:
+        """The event's value of estimation ``name``: its face's, or, for an event of several
+        faces (``aggregate_attributes``), their aggregate where the estimation has one."""
+        values = [v for d in self.detections if (v := d.face.estimations.get(name)) is not None]
+        if len(values) <= 1:
+            return values[0] if values else None
+        declared = BY_NAME[name]
+        return declared.aggregate(values) if declared.aggregate else values[0]
 
     def best_similarity(self, label: str) -> float | None:
         """The best similarity under match ``label``; None without candidates."""

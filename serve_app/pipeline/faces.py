@@ -1,4 +1,4 @@
-"""The face and image records that the pipeline fills step by step."""
+"""The face, body and image records that the pipeline fills step by step."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ from serve_app.errors import LunaError
 
 @dataclass(frozen=True)
 class FilterReason:
-    """Why a face was filtered out: the filter, the face's value and the threshold."""
+    """Why a face was filtered out: the filter, the face's value and the threshold (for a
+    state filter, the states allowed)."""
 
     filter_name: str
     object_value: float
-    threshold_value: float
+    threshold_value: float | list[int]
 
 
 def _estimation(name: str) -> property:
@@ -50,6 +51,7 @@ class Face:
     estimations: dict[str, Any] = field(default_factory=dict, repr=False)
     filter_reasons: list[FilterReason] = field(default_factory=list)
     sample_id: str | None = None
+    body: Body | None = field(default=None, repr=False)
 
     landmarks68: ClassVar[property] = _estimation("landmarks68")
     head_pose: ClassVar[property] = _estimation("head_pose")
@@ -69,6 +71,19 @@ class Face:
 
 
 @dataclass
+class Body:
+    """One person's body in an image: its box (x1, y1, x2, y2) in image pixels, the
+    detector's score (None for a body warp given as input), its 128x256 warp, and the value
+    of each body estimation made, by name."""
+
+    box: np.ndarray
+    score: float | None = None
+    warp: np.ndarray | None = field(default=None, repr=False)
+    estimations: dict[str, Any] = field(default_factory=dict, repr=False)
+    sample_id: str | None = None
+
+
+@dataclass
 class ImageResult:
     """What became of one input image. ``source`` is the bytes it came as (kept for
     storing the source image); ``image`` the decoded pixels."""
@@ -77,6 +92,7 @@ class ImageResult:
     error: LunaError | None = None
     faces: list[Face] = field(default_factory=list)
     filtered: list[Face] = field(default_factory=list)
+    bodies: list[Body] = field(default_factory=list)
     exif: dict[str, Any] | None = None
     image: np.ndarray | None = field(default=None, repr=False)
     source: bytes | None = field(default=None, repr=False)
@@ -88,6 +104,11 @@ class ImageResult:
     def live_faces(self) -> list[Face]:
         """The faces still in play: none when the image failed."""
         return self.faces if self.error is None else []
+
+    @property
+    def live_bodies(self) -> list[Body]:
+        """The bodies still in play: none when the image failed."""
+        return self.bodies if self.error is None else []
 
     def move_filtered(self) -> None:
         """Faces that a filter gave a reason against move to ``filtered``."""

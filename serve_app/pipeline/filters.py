@@ -8,9 +8,10 @@ or tagged as if it had passed.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from models.face.age_gender import AgeGender
+from serve_app.estimations import FACE_ESTIMATIONS
 from serve_app.policies import Filters
 
 
@@ -21,6 +22,9 @@ class Filterable(Protocol):
 
     def best_similarity(self, label: str) -> float | None:
         """The best similarity under match ``label``; None without candidates."""
+
+    def estimation(self, name: str) -> Any:
+        """Its value of estimation ``name``; None where it was not estimated."""
 
 
 def passes(filters: Filters, event: Filterable) -> bool:
@@ -44,6 +48,13 @@ def passes(filters: Filters, event: Filterable) -> bool:
             return False
         if condition.similarity__lte is not None and best > condition.similarity__lte:
             return False
-    # Ethnicity, liveness and mask filters need estimators this service lacks; handlers that
-    # use them are refused when they are created (serve_app.pipeline.handler_plan).
+    # State filters (mask, liveness, ...) of the estimations that declare one. Those whose
+    # estimator this deployment lacks refuse the handler when it is created.
+    for declared in FACE_ESTIMATIONS:
+        wanted = getattr(filters, declared.filter_key, None) if declared.filter_key else None
+        if not wanted or declared.state is None:
+            continue
+        value = event.estimation(declared.name)
+        if value is None or declared.state(value) not in wanted:
+            return False
     return True

@@ -9,21 +9,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from serve_app.errors import BAD_QUERY, ESTIMATOR_DISABLED, LunaError
 from serve_app.estimations import (
+    BY_NAME,
     Estimation,
     Input,
     Stage,
     filter_tasks,
     from_flags,
     from_policy,
+    state_filters,
     with_needs,
 )
 
 FACE_DETECTOR = "face_detector"
+BODY_DETECTOR = "body_detector"
 RAW_IMAGE, FACE_WARP, BODY_WARP = 0, 1, 2
 
 
@@ -40,11 +43,14 @@ class Plan:
     multiface_policy: int = 1
     image_type: int = RAW_IMAGE
     detect_face: bool = True
+    detect_body: bool = False
     use_exif: bool = True
     extract_exif: bool = False
     estimations: frozenset[str] = frozenset()
     keep_warps: bool = False
     angle_thresholds: Mapping[str, float] = field(default_factory=dict)
+    states: Mapping[str, frozenset[int]] = field(default_factory=dict)
+    face_quality: Any = None
     score_threshold: float = 0.0
     aggregate: bool = False
     strict_warps: bool = False
@@ -59,14 +65,38 @@ class Plan:
         """Whether the request can have faces: detected ones, or face warps."""
         return self.image_type == FACE_WARP or (self.image_type == RAW_IMAGE and self.detect_face)
 
+    @property
+    def detects_bodies(self) -> bool:
+        """Whether bodies are looked for in the images."""
+        return self.detect_body and self.image_type == RAW_IMAGE
+
+    @property
+    def bodies_expected(self) -> bool:
+        """Whether the request can have bodies: detected ones, or body warps."""
+        return self.detects_bodies or self.image_type == BODY_WARP
+
     def steps(self) -> list[Estimation]:
-        """Every estimation to run, needs first, in table order."""
+        """Every estimation to run, needs first, in table order; body estimations only
+        where there can be bodies (LUNA estimates what the images have)."""
         names = set(self.estimations)
         if self.angle_thresholds:
             names.add("head_pose")
         if self.score_threshold > 0:
             names.add("descriptor")
-        return with_needs(names)
+        return [s for s in with_needs(names) if self.bodies_expected or not s.on_body]
+
+    def with_wants(self, available: Callable[[str], bool]) -> Plan:
+        """The plan with the estimations its estimations want added, where their estimator
+        is configured."""
+        wanted = {
+            name
+            for step in self.steps()
+            for name in step.wants
+            if available(BY_NAME[name].task)
+        }
+        if wanted <= self.estimations:
+            return self
+        return replace(self, estimations=self.estimations | wanted)
 
     def stage(self, stage: Stage) -> list[Estimation]:
         """The estimations of one policy step."""
@@ -80,6 +110,7 @@ class Plan:
     def tasks(self) -> list[str]:
         """The estimators this plan uses, detector first."""
         tasks = [FACE_DETECTOR] if self.detect_face and self.image_type == RAW_IMAGE else []
+        tasks += [BODY_DETECTOR] if self.detects_bodies else []
         return list(dict.fromkeys([*tasks, *(step.task for step in self.steps())]))
 
     def check(self, available: Callable[[str], bool]) -> None:
@@ -111,9 +142,12 @@ def policy_plan(detect_policy: Any, extract_policy: Any, **options: Any) -> Plan
     return Plan(
         multiface_policy=detect_policy.multiface_policy,
         detect_face=bool(getattr(detect_policy, "detect_face", 1)),
+        detect_body=bool(getattr(detect_policy, "detect_body", 0)),
         extract_exif=bool(detect_policy.extract_exif),
         estimations=frozenset(names),
         angle_thresholds=thresholds,
+        states=state_filters(detect_policy),
+        face_quality=getattr(detect_policy, "face_quality", None),
         score_threshold=float(extract_policy.fd_score_threshold),
         **options,
     )

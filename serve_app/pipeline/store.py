@@ -25,10 +25,11 @@ from serve_app.pipeline.extract import Extracted
 from serve_app.pipeline.faces import ImageResult
 from serve_app.pipeline.filters import passes
 from serve_app.policies import StoragePolicy
+from serve_app.storage import samples as sample_store
 from serve_app.storage.attributes import AttributeStore
 from serve_app.storage.events import EventWriter, NewEvent
 from serve_app.storage.lists import FaceStore, ListStore
-from serve_app.storage.samples import sample_url, store_face_samples
+from serve_app.storage.samples import sample_url
 from serve_app.storage.store import Storage
 from serve_app.storage.tables import Attribute, Face
 
@@ -41,8 +42,13 @@ def image_url(image_id: str) -> str:
 
 
 async def store_samples(storage: Storage, account_id: str, results: Sequence[ImageResult]) -> None:
-    """Store the warp of every face still in play as a sample of ``account_id``."""
-    await store_face_samples(storage, account_id, [f for r in results for f in r.live_faces])
+    """Store the warp of every face and body still in play as a sample of ``account_id``."""
+    await sample_store.store_samples(
+        storage, account_id, [f for r in results for f in r.live_faces]
+    )
+    await sample_store.store_samples(
+        storage, account_id, [b for r in results for b in r.live_bodies], sample_store.BODY
+    )
 
 
 async def store_events(
@@ -60,7 +66,17 @@ async def store_events(
         for e in events
         if policy.face_sample_policy.store_sample and _gate(policy.face_sample_policy, e)
     ]
-    await store_face_samples(storage, account_id, [d.face for e in samples for d in e.detections])
+    await sample_store.store_samples(
+        storage, account_id, [d.face for e in samples for d in e.detections]
+    )
+    body_samples = [
+        d.face.body
+        for e in events
+        if policy.body_sample_policy.store_sample and _gate(policy.body_sample_policy, e)
+        for d in e.detections
+        if d.face.body is not None
+    ]
+    await sample_store.store_samples(storage, account_id, body_samples, sample_store.BODY)
     if policy.image_origin_policy.store_image:
         await _store_images(
             storage, account_id, [e for e in events if _gate(policy.image_origin_policy, e)]

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -44,7 +44,7 @@ from serve_app.pipeline.store import store_attributes
 from serve_app.policies import Filters, VerifierPolicies
 from serve_app.storage.attributes import AttributeStore
 from serve_app.storage.lists import FaceStore
-from serve_app.storage.samples import store_face_samples
+from serve_app.storage.samples import store_samples
 from serve_app.storage.store import Storage
 from serve_app.storage.tables import Event
 from serve_app.storage.tables import Face as FaceRow
@@ -267,10 +267,14 @@ class _Gate:
     no match policy, so a ``match`` filter never holds."""
 
     def __init__(self, face: Face) -> None:
+        self.face = face
         self.basic_attributes = face.basic_attributes
 
     def best_similarity(self, label: str) -> float | None:
         return None
+
+    def estimation(self, name: str) -> Any:
+        return self.face.estimations.get(name)
 
 
 def _passes(filters: Filters, face: Face) -> bool:
@@ -319,7 +323,7 @@ async def verify(
         ]
     faces = [v for image in images for v in image.faces]
     if sample_policy.store_sample:
-        await store_face_samples(
+        await store_samples(
             storage,
             account_id,
             [

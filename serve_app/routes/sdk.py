@@ -40,7 +40,7 @@ async def sdk(
     """Estimations for every face of every image; each image fails alone. With a
     ``Luna-Account-Id`` the face warps are also stored as samples of that account."""
     account = optional_account_id(request)
-    plan = query.plan(store_samples=account is not None)
+    plan = query.plan(account is not None, services.estimators.available)
     plan.check(services.estimators.available)
     settings = services.settings
     inputs = await read_images(request, settings.limits, settings.image_urls)
@@ -54,8 +54,9 @@ async def sdk(
         await store_samples(await services.storage.ready(), account, results)
     landmarks5 = bool(query.estimate_landmarks5)
     with_warp = bool(query.estimate_face_warp)
+    body_warps = bool(query.estimate_body_warp)
     body: dict[str, Any] = {
-        "images_estimations": [sdk_image(r, landmarks5, with_warp) for r in results]
+        "images_estimations": [sdk_image(r, landmarks5, with_warp, body_warps) for r in results]
     }
     if query.aggregate_attributes:
         body["aggregate_estimations"] = aggregate_estimations(

@@ -1,24 +1,34 @@
-"""Samples (face warps) and temporary attributes in the database, within one account."""
+"""Samples (face and body warps) and temporary attributes in the database, within one
+account."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from sqlalchemy import ColumnElement
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from serve_app.storage.common import AccountStore
 from serve_app.storage.tables import Attribute, Sample, utcnow
 
 
 class SampleStore(AccountStore[Sample]):
-    """Which samples exist and whose they are; the images are in the blob store."""
+    """Which samples of one kind (face or body) exist and whose they are; the images are in
+    the blob store. A sample of the other kind is, to this store, no sample."""
 
     model = Sample
 
-    async def create_many(self, count: int, kind: str = "face") -> list[str]:
+    def __init__(self, session: AsyncSession, account_id: str | None, kind: str = "face") -> None:
+        super().__init__(session, account_id)
+        self.kind = kind
+
+    def _visible(self) -> list[ColumnElement[bool]]:
+        return [*super()._visible(), Sample.kind == self.kind]
+
+    async def create_many(self, count: int) -> list[str]:
         """Ids of ``count`` new samples."""
         now = utcnow()
-        rows = [self._new(kind=kind, create_time=now) for _ in range(count)]
+        rows = [self._new(kind=self.kind, create_time=now) for _ in range(count)]
         self.session.add_all(rows)
         await self.session.flush()
         return [row.sample_id for row in rows]

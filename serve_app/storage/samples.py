@@ -1,4 +1,5 @@
-"""Face samples: warps stored as JPEG in the blob store, known to the database by account."""
+"""Samples: face and body warps stored as JPEG in the blob store, known to the database by
+account and kind (``face`` or ``body``)."""
 
 from __future__ import annotations
 
@@ -10,17 +11,19 @@ import numpy as np
 
 from serve_app.errors import SAMPLE_NOT_FOUND, LunaError
 from serve_app.http.inputs import ImageInput
-from serve_app.pipeline.faces import Face
+from serve_app.pipeline.faces import Body, Face
 from serve_app.storage.attributes import SampleStore
 from serve_app.storage.store import Storage
 
-FACES = "faces"
+FACE, BODY = "face", "body"
+#: The blob store's folder (and the URL's segment) of each kind of sample.
+FOLDERS = {FACE: "faces", BODY: "bodies"}
 JPEG_QUALITY = 95
 
 
-def sample_url(sample_id: str) -> str:
-    """Where a face sample's image is served."""
-    return f"/1/samples/faces/{sample_id}"
+def sample_url(sample_id: str, kind: str = FACE) -> str:
+    """Where a sample's image is served."""
+    return f"/1/samples/{FOLDERS[kind]}/{sample_id}"
 
 
 def encode(warp: np.ndarray) -> bytes:
@@ -31,26 +34,28 @@ def encode(warp: np.ndarray) -> bytes:
     return data.tobytes()
 
 
-async def store_face_samples(storage: Storage, account_id: str, faces: Sequence[Face]) -> None:
-    """Store each face's warp as a sample and set its ``sample_id``.
+async def store_samples(
+    storage: Storage, account_id: str, subjects: Sequence[Face | Body], kind: str = FACE
+) -> None:
+    """Store each face's (or body's) warp as a sample and set its ``sample_id``.
 
     The images are written before the rows commit: a failure leaves no row without its
     image (at worst an orphan file, never a sample that cannot be read).
     """
-    faces = [face for face in faces if face.warp is not None]
-    if not faces:
+    subjects = [s for s in subjects if s.warp is not None]
+    if not subjects:
         return
-    images = await asyncio.to_thread(lambda: [encode(face.warp) for face in faces])
+    images = await asyncio.to_thread(lambda: [encode(s.warp) for s in subjects])
     async with storage.database.transaction() as session:
-        ids = await SampleStore(session, account_id).create_many(len(faces))
+        ids = await SampleStore(session, account_id, kind).create_many(len(subjects))
         await asyncio.gather(
             *(
-                storage.blobs.put(FACES, account_id, i, data)
+                storage.blobs.put(FOLDERS[kind], account_id, i, data)
                 for i, data in zip(ids, images, strict=True)
             )
         )
-    for face, sample_id in zip(faces, ids, strict=True):
-        face.sample_id = sample_id
+    for subject, sample_id in zip(subjects, ids, strict=True):
+        subject.sample_id = sample_id
 
 
 async def load_face_samples(
@@ -61,7 +66,9 @@ async def load_face_samples(
         missing = await SampleStore(session, account_id).missing(sample_ids)
     if missing:
         raise LunaError(SAMPLE_NOT_FOUND, missing[0])
-    blobs = await asyncio.gather(*(storage.blobs.get(FACES, account_id, i) for i in sample_ids))
+    blobs = await asyncio.gather(
+        *(storage.blobs.get(FOLDERS[FACE], account_id, i) for i in sample_ids)
+    )
     warps = []
     for sample_id, data in zip(sample_ids, blobs, strict=True):
         image = (
@@ -73,23 +80,25 @@ async def load_face_samples(
     return warps
 
 
-async def read_face_sample(storage: Storage, account_id: str, sample_id: str) -> bytes:
-    """The JPEG of one of the account's face samples."""
+async def read_sample(storage: Storage, account_id: str, sample_id: str, kind: str = FACE) -> bytes:
+    """The JPEG of one of the account's samples of ``kind``."""
     async with storage.database.transaction() as session:
-        missing = await SampleStore(session, account_id).missing([sample_id])
-    data = None if missing else await storage.blobs.get(FACES, account_id, sample_id)
+        missing = await SampleStore(session, account_id, kind).missing([sample_id])
+    data = None if missing else await storage.blobs.get(FOLDERS[kind], account_id, sample_id)
     if data is None:
         raise LunaError(SAMPLE_NOT_FOUND, sample_id)
     return data
 
 
-async def remove_face_sample(storage: Storage, account_id: str, sample_id: str) -> None:
-    """Remove one of the account's face samples: its row, then its image."""
+async def remove_sample(
+    storage: Storage, account_id: str, sample_id: str, kind: str = FACE
+) -> None:
+    """Remove one of the account's samples of ``kind``: its row, then its image."""
     async with storage.database.transaction() as session:
-        removed = await SampleStore(session, account_id).remove(sample_id)
+        removed = await SampleStore(session, account_id, kind).remove(sample_id)
     if not removed:
         raise LunaError(SAMPLE_NOT_FOUND, sample_id)
-    await storage.blobs.delete(FACES, account_id, sample_id)
+    await storage.blobs.delete(FOLDERS[kind], account_id, sample_id)
 
 
 async def fill_from_samples(
@@ -104,7 +113,7 @@ async def fill_from_samples(
         missing = set(await SampleStore(session, account_id).missing([i.sample_id for i in named]))
     blobs = await asyncio.gather(
         *(
-            storage.blobs.get(FACES, account_id, item.sample_id)
+            storage.blobs.get(FOLDERS[FACE], account_id, item.sample_id)
             for item in named
             if item.sample_id not in missing
         )

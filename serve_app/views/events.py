@@ -7,10 +7,16 @@ from __future__ import annotations
 from typing import Any
 
 from serve_app.pipeline.events import Candidate, EventRecord, EventRef, FaceRef
-from serve_app.pipeline.faces import ImageResult
-from serve_app.storage.samples import sample_url
+from serve_app.pipeline.faces import Body, ImageResult
+from serve_app.storage.samples import BODY, sample_url
 from serve_app.views.objects import timestamp
-from serve_app.views.presenters import detector_detection, filtered_detections, image_status
+from serve_app.views.presenters import (
+    body_attributes,
+    detector_detection,
+    filtered_detections,
+    image_status,
+)
+from serve_app.views.values import rect
 
 
 def event_url(event_id: str) -> str:
@@ -55,6 +61,18 @@ def candidate(value: Candidate) -> dict[str, Any]:
     if value.event is not None:
         out["event"] = event_ref(value.event)
     return out
+
+
+def body_sample(body: Body) -> dict[str, Any]:
+    """A detection's body: its sample, box and attributes."""
+    detection: dict[str, Any] = {"rect": rect(body.box)}
+    if attributes := body_attributes(body):
+        detection["attributes"] = attributes
+    return {
+        "sample_id": body.sample_id,
+        "url": sample_url(body.sample_id, BODY) if body.sample_id else None,
+        "detection": detection,
+    }
 
 
 def event(record: EventRecord) -> dict[str, Any]:
@@ -103,7 +121,7 @@ def event(record: EventRecord) -> dict[str, Any]:
                         "url": sample_url(d.face.sample_id) if d.face.sample_id else None,
                         "detection": detector_detection(d.face),
                     },
-                    "body": None,
+                    "body": body_sample(d.face.body) if d.face.body is not None else None,
                 },
             }
             for d in record.detections

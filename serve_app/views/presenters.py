@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 
 from serve_app.errors import SUCCESS
-from serve_app.estimations import FACE_ESTIMATIONS, Place, Stage
-from serve_app.pipeline.faces import Face, FilterReason, ImageResult
+from serve_app.estimations import BODY_ESTIMATIONS, FACE_ESTIMATIONS, Place, Stage
+from serve_app.estimations.face import present_face_quality
+from serve_app.pipeline.faces import Body, Face, FilterReason, ImageResult
 from serve_app.storage.samples import encode, sample_url
 from serve_app.views.values import b64, points, rect
 
@@ -30,6 +31,15 @@ def estimations_at(face: Face, place: Place, stages: Sequence[Stage]) -> dict[st
         and e.stage in stages
         and e.present is not None
         and face.estimations.get(e.name) is not None
+    }
+
+
+def body_attributes(body: Body) -> dict[str, Any]:
+    """The body's estimated attributes, by JSON key."""
+    return {
+        e.json_key: e.present(body.estimations[e.name])
+        for e in BODY_ESTIMATIONS
+        if e.present is not None and body.estimations.get(e.name) is not None
     }
 
 
@@ -109,6 +119,27 @@ def filtered_detections(results: list[ImageResult]) -> dict[str, Any]:
     }
 
 
+# /1/iso
+
+
+def iso_image(result: ImageResult) -> dict[str, Any]:
+    """One entry of /1/iso's ``images``: each face's box and its ISO checks under ``iso``."""
+    out = image_status(result)
+    if result.error is None:
+        out["estimations"] = [
+            {
+                "face": {
+                    "detection": {
+                        "rect": rect(face.box),
+                        "iso": present_face_quality(face.estimations["face_quality"]),
+                    }
+                }
+            }
+            for face in result.faces
+        ]
+    return out
+
+
 # /1/sdk
 
 
@@ -134,11 +165,42 @@ def _with_sample(face: Face, out: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def sdk_image(result: ImageResult, landmarks5: bool, with_warp: bool) -> dict[str, Any]:
+def sdk_body(body: Body, with_warp: bool) -> dict[str, Any]:
+    """One body of /1/sdk's ``estimations``: its detection and its attributes."""
+    detection: dict[str, Any] = {"rect": rect(body.box)}
+    if body.score is not None:
+        detection["score"] = round(body.score, 6)
+    if with_warp and body.warp is not None:
+        detection["warp"] = warp(body.warp)
+    out: dict[str, Any] = {"detection": detection, "attributes": body_attributes(body)}
+    if body.sample_id is not None:
+        out["sample_id"] = body.sample_id
+    return out
+
+
+def sdk_estimations(
+    result: ImageResult, landmarks5: bool, face_warps: bool, body_warps: bool
+) -> list[dict[str, Any]]:
+    """One estimation per person: a face with its body, then the bodies without a face."""
+    out: list[dict[str, Any]] = []
+    kept = {id(b) for b in result.bodies}
+    for face in result.faces:
+        person: dict[str, Any] = {"face": sdk_face(face, landmarks5, face_warps)}
+        if face.body is not None and id(face.body) in kept:
+            person["body"] = sdk_body(face.body, body_warps)
+        out.append(person)
+    paired = {id(f.body) for f in result.faces if f.body is not None}
+    out += [{"body": sdk_body(b, body_warps)} for b in result.bodies if id(b) not in paired]
+    return out
+
+
+def sdk_image(
+    result: ImageResult, landmarks5: bool, with_warp: bool, body_warps: bool = False
+) -> dict[str, Any]:
     """One entry of /1/sdk's ``images_estimations``."""
     out = image_status(result)
     if result.error is None:
-        out["estimations"] = [{"face": sdk_face(f, landmarks5, with_warp)} for f in result.faces]
+        out["estimations"] = sdk_estimations(result, landmarks5, with_warp, body_warps)
         out["filtered_estimations"] = {
             "faces": [
                 {

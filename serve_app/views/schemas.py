@@ -6,7 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from serve_app.estimations import FACE_ESTIMATIONS, Place, Stage
+from serve_app.estimations import BODY_ESTIMATIONS, FACE_ESTIMATIONS, Place, Stage
+from serve_app.estimations.face import FaceQualityOut
 
 
 class _Shape(BaseModel):
@@ -82,7 +83,9 @@ class FilterReason(_Shape):
 
     filter_name: str = Field(examples=["yaw_threshold"])
     object_value: float
-    threshold_value: float
+    threshold_value: float | list[int] = Field(
+        description="The threshold; for a state filter (mask_states), the states allowed"
+    )
 
 
 class FilteredSample(_Shape):
@@ -199,10 +202,35 @@ class SdkFace(_Shape):
     url: str | None = None
 
 
-class SdkEstimation(_Shape):
-    """One estimation of an image."""
+BodyAttributes = create_model(
+    "BodyAttributes",
+    __base__=_Shape,
+    __doc__="Body attributes of /1/sdk.",
+    **{e.json_key: (e.schema | None, None) for e in BODY_ESTIMATIONS if e.present is not None},
+)
 
-    face: SdkFace
+
+class BodyDetection(_Shape):
+    """A detected body."""
+
+    rect: Rect
+    score: float | None = Field(default=None, description="Detector confidence in [0, 1]")
+    warp: str | None = Field(default=None, description="128x256 body warp, base64 JPEG")
+
+
+class SdkBody(_Shape):
+    """One body's detection and attributes."""
+
+    detection: BodyDetection
+    attributes: BodyAttributes
+    sample_id: str | None = None
+
+
+class SdkEstimation(_Shape):
+    """One person of an image: a face, its body, or both."""
+
+    face: SdkFace | None = None
+    body: SdkBody | None = None
 
 
 class SdkFilteredFace(_Shape):
@@ -255,3 +283,38 @@ class SdkResponse(_Shape):
 
     images_estimations: list[SdkImage]
     aggregate_estimations: AggregateEstimations | None = None
+
+
+class IsoDetection(_Shape):
+    """A face and its ISO/IEC 19794-5 checks."""
+
+    rect: Rect
+    iso: FaceQualityOut
+
+
+class IsoFace(_Shape):
+    """One face of /1/iso."""
+
+    detection: IsoDetection
+
+
+class IsoEstimation(_Shape):
+    """One face's estimation."""
+
+    face: IsoFace
+
+
+class IsoImage(_Shape):
+    """Result for one input image of /1/iso."""
+
+    filename: str
+    status: int
+    error: Error
+    estimations: list[IsoEstimation] | None = None
+    exif: dict[str, Any] | None = None
+
+
+class IsoResponse(_Shape):
+    """``POST /1/iso`` response."""
+
+    images: list[IsoImage]

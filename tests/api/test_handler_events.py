@@ -234,7 +234,7 @@ async def test_raw_events_only_for_dynamic_handlers(db_client):
 
 
 @pytest.mark.parametrize(
-    "policy", [{"estimate_emotions": 1}, {"estimate_liveness": {"estimate": 1}}]
+    "policy", [{"estimate_gaze": 1}, {"estimate_liveness": {"estimate": 1}}]
 )
 async def test_handler_needing_a_missing_estimator_is_refused_at_creation(client, policy):
     response = await client.post("/1/handlers", json={"policies": {"detect_policy": policy}})

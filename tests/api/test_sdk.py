@@ -189,17 +189,11 @@ async def test_score_threshold_filters_poor_descriptors(client, photo_bytes):
 @pytest.mark.parametrize(
     "query,estimator",
     [
-        ("estimate_emotions=1", "emotions"),
-        ("estimate_mask=1", "mask"),
-        ("mask_states=1,2", "mask"),
         ("estimate_glasses=1", "glasses"),
         ("estimate_eyes_attributes=1", "eyes"),
         ("estimate_gaze=1", "gaze"),
-        ("estimate_mouth_attributes=1", "mouth"),
         ("estimate_liveness=1", "liveness"),
         ("liveness_states=1", "liveness"),
-        ("detect_body=1", "body_detector"),
-        ("image_type=2", "body_detector"),
     ],
 )
 async def test_estimators_not_built_yet_are_named(client, photo_bytes, query, estimator):

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 import pytest
 
 from models.face.age_gender import AgeGender
+from models.registry import ADAPTERS, CLASSICAL
 from serve_app.errors import LunaError
-from serve_app.estimations import FACE_ESTIMATIONS, Stage
+from serve_app.estimations import ESTIMATIONS, Stage
 from serve_app.http.queries import DetectorQuery, SdkQuery
 from serve_app.pipeline.events import Candidate, EventMeta, EventRecord, MatchResult
 from serve_app.pipeline.filters import passes
@@ -17,6 +18,9 @@ from serve_app.pipeline.plan import FACE_WARP, Plan, check_policies, policy_plan
 from serve_app.pipeline.tags import apply_tags
 from serve_app.policies import Filters, Policies
 
+# The estimators that have an adapter (a model family or a classical method).
+ADAPTED = {task for task, _ in ADAPTERS} | set(CLASSICAL)
+# A deployment configured with these estimators only.
 BUILT = {"face_detector", "face_landmarks", "head_pose", "image_quality", "face_descriptor",
          "basic_attributes"}  # fmt: skip
 
@@ -25,11 +29,11 @@ def names(plan: Plan) -> list[str]:
     return [step.name for step in plan.steps()]
 
 
-def test_every_estimation_with_a_model_is_presented_and_the_others_are_not():
-    for step in FACE_ESTIMATIONS:
-        if step.task in BUILT:
+def test_every_estimation_a_client_asks_for_by_flag_is_presented_where_it_has_a_model():
+    for step in ESTIMATIONS:
+        if step.task in ADAPTED and step.query_flags:
             assert step.present is not None and step.schema is not None, step.name
-        else:
+        elif step.task not in ADAPTED:
             assert step.present is None, f"{step.name} is presented but has no estimator"
 
 
@@ -50,8 +54,19 @@ def test_sdk_query_defaults_and_body_flags():
     # estimate_body_descriptor is on by default but applies only where bodies are.
     assert "body_descriptor" not in names(plan)
     assert "body_detector" in SdkQuery(detect_body=1).plan(False).tasks()
-    assert "body_attributes" in SdkQuery(estimate_upper_body=1).plan(False).tasks()
-    assert "body_detector" in SdkQuery(image_type=2).plan(False).tasks()
+    # Body estimations run where there are bodies: detected ones, or body warps given.
+    assert "body_attributes" not in SdkQuery(estimate_upper_body=1).plan(False).tasks()
+    assert SdkQuery(detect_body=1, estimate_upper_body=1).plan(False).tasks()[:3] == [
+        "body_detector", "face_descriptor", "body_attributes"]  # fmt: skip
+    warps = SdkQuery(image_type=2, estimate_lower_body=1).plan(False)
+    assert "body_detector" not in warps.tasks() and "body_attributes" in warps.tasks()
+    # Left at its default, the body descriptor applies only where a model is configured;
+    # asked for explicitly, it requires one.
+    unavailable = {"body_descriptor"}.__contains__
+    default = SdkQuery(detect_body=1).plan(False, lambda task: not unavailable(task))
+    assert "body_descriptor" not in default.tasks()
+    explicit = SdkQuery(detect_body=1, estimate_body_descriptor=1)
+    assert "body_descriptor" in explicit.plan(False, lambda task: not unavailable(task)).tasks()
     assert SdkQuery(score_threshold=0.5, estimate_face_descriptor=0).plan(False).tasks()[-1] == (
         "face_descriptor")  # fmt: skip
 
