@@ -23,12 +23,43 @@ async def test_service_routes(client):
     assert (await client.get("/healthcheck")).status_code == 200
     config = (await client.get("/1/config")).json()
     assert config["deployment"]["runtime"] == "ray-serve"
+    # Every estimator with a model is its own deployment; classical methods run in the ingress.
     assert config["deployment"]["estimators"] == [
+        "background",
         "basic_attributes",
+        "body_detector",
+        "emotions",
         "face_descriptor",
         "face_detector",
         "face_landmarks",
+        "mask",
+        "mouth",
     ]
+
+
+async def test_every_estimator_deployment_answers_through_ray(client, photo_bytes):
+    query = (
+        "detect_face=1&detect_body=1&estimate_emotions=1&estimate_mask=1"
+        "&estimate_mouth_attributes=1&estimate_upper_body=1"
+    )
+    response = await client.post(
+        f"/1/sdk?{query}",
+        content=photo_bytes("street_bus.jpg"),
+        headers={"Content-Type": "image/jpeg"},
+    )
+    assert response.status_code == 200, response.text
+    people = response.json()["images_estimations"][0]["estimations"]
+    paired = [p for p in people if "face" in p and "body" in p]
+    assert len(paired) == 2
+    for person in paired:
+        assert {"emotions", "mask", "mouth_attributes"} <= set(person["face"]["attributes"])
+        assert person["body"]["attributes"]["upper_body"]["upper_clothing"]["colors"]
+    iso = await client.post(
+        "/1/iso", content=photo_bytes("frontal_smile.jpg"), headers={"Content-Type": "image/jpeg"}
+    )
+    [face] = iso.json()["images"][0]["estimations"]
+    names = {c["name"] for c in face["face"]["detection"]["iso"]["checks"]}
+    assert {"head_yaw", "background_uniformity", "mouth_smiling", "mask"} <= names
 
 
 async def test_group_photo_as_jpeg_base64_and_multipart(client, photo_bytes, photos):
