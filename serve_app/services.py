@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from serve_app.estimators import Estimators
-from serve_app.matching import LocalMatcher, Matcher, RayMatcher
+from serve_app.matching import Matcher, deployed_matcher, local_matcher
 from serve_app.notifications import EventHub
 from serve_app.settings import Settings
 from serve_app.storage.events import EventWriter
@@ -47,7 +47,7 @@ class Services:
                     version, dims = model.descriptor_version, model.descriptor_size
                     matcher: Matcher
                     if self.matcher_shards:
-                        matcher = RayMatcher(
+                        matcher = deployed_matcher(
                             storage.database,
                             self.matcher_shards,
                             version,
@@ -55,7 +55,7 @@ class Services:
                             self.settings.matcher.load_timeout_s,
                         )
                     else:
-                        matcher = LocalMatcher(
+                        matcher = local_matcher(
                             storage.database, self.settings.matcher, version, dims
                         )
                     await matcher.start()

@@ -1,34 +1,63 @@
-"""What the ingress calls to match faces: the :class:`Matcher` interface and its helpers."""
+"""What the ingress calls to match faces: the :class:`Matcher`, and the transports its shards
+are reached through (:class:`Shards`: in this process, or Ray deployments), as estimators
+have theirs."""
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 import numpy as np
 
-from models.matching import CandidateFilter, Hit, merge_topk
+from models.matching import CandidateFilter, FaceRow, Hit, merge_topk, shard_of
 from serve_app.errors import DESCRIPTOR_VERSION, LunaError
+from serve_app.matching.loader import read_faces
 from serve_app.policies import FaceCandidates, policy_time
+from serve_app.storage.db import Database
 
 # A face found by a search: face_id, cosine, external_id, user_data, create_time, list_ids.
 FaceMatch = Hit
 
 
-class Matcher(ABC):
+class Shards(ABC):
+    """How the matcher reaches its shards; shard ``i`` holds the faces ``shard_of`` gives it."""
+
+    count: int
+
+    @abstractmethod
+    async def start(self) -> None:
+        """Return when every shard has loaded its faces from the database and answers."""
+
+    @abstractmethod
+    async def search(
+        self, account_id: str, queries: np.ndarray, candidates: CandidateFilter, limit: int
+    ) -> list[list[list[FaceMatch]]]:
+        """Each shard's top-k per query, every shard searched at once."""
+
+    @abstractmethod
+    async def apply(self, shard: int, rows: list[FaceRow], removals: list[str]) -> None:
+        """Upsert and remove faces of shard ``shard``; seen by every later search."""
+
+
+class Matcher:
     """Top-k search of an account's faces, kept current with the database.
 
     Cosines are returned; the caller maps them to LUNA's similarity with the descriptor
     model's calibration. Every search is within one account.
     """
 
-    def __init__(self, descriptor_version: int, dims: int) -> None:
+    def __init__(
+        self, database: Database, shards: Shards, descriptor_version: int, dims: int
+    ) -> None:
+        self.database = database
+        self.shards = shards
         self.descriptor_version = descriptor_version
         self.dims = dims
 
-    @abstractmethod
     async def start(self) -> None:
         """Build the index from the database (logging progress); return when it answers."""
+        await self.shards.start()
 
     async def search(
         self,
@@ -42,20 +71,30 @@ class Matcher(ABC):
         ``candidates`` admit, best first (cosine descending, then face_id): every shard's
         top-k, searched at once, merged per query."""
         queries = self.check_queries(vectors, version)
-        per_shard = await self._search_shards(account_id, queries, candidates, limit)
+        per_shard = await self.shards.search(account_id, queries, candidates, limit)
         return [merge_topk((hits[q] for hits in per_shard), limit) for q in range(len(queries))]
 
-    @abstractmethod
-    async def _search_shards(
-        self, account_id: str, queries: np.ndarray, candidates: CandidateFilter, limit: int
-    ) -> list[list[list[FaceMatch]]]:
-        """Each shard's top-k per query."""
-
-    @abstractmethod
     async def refresh_faces(self, account_id: str, face_ids: Sequence[str]) -> None:
         """Re-read these faces of ``account_id`` from the database and update the index:
         one call after a face is created, updated, linked, unlinked, upgraded or removed.
-        When it returns, every later search sees the change (read-your-writes)."""
+        Only the shards that hold them hear of it. When it returns, every later search sees
+        the change (read-your-writes)."""
+        rows, removals = await read_faces(
+            self.database, account_id, face_ids, self.descriptor_version, self.dims
+        )
+        count = self.shards.count
+        upserts: dict[int, list[FaceRow]] = {}
+        removed: dict[int, list[str]] = {}
+        for row in rows:
+            upserts.setdefault(shard_of(row.face_id, count), []).append(row)
+        for face_id in removals:
+            removed.setdefault(shard_of(face_id, count), []).append(face_id)
+        await asyncio.gather(
+            *(
+                self.shards.apply(i, upserts.get(i, []), removed.get(i, []))
+                for i in sorted(set(upserts) | set(removed))
+            )
+        )
 
     def check_queries(self, vectors: np.ndarray, version: int) -> np.ndarray:
         """The queries as a (Q, D) float32 array; a descriptor of another model version or

@@ -18,7 +18,7 @@ from models import descriptor_format
 from models.matching import CandidateFilter
 from models.provision import app_args
 from serve_app.estimators import build_estimator
-from serve_app.matching import LocalMatcher, MatcherSettings
+from serve_app.matching import MatcherSettings, local_matcher
 from serve_app.settings import Settings
 from serve_app.storage.db import Database
 from tests.e2e.conftest import ROOT
@@ -147,7 +147,7 @@ async def one_shard_answer(
     version = versions[0]
     database = Database(database_url)
     try:
-        matcher = LocalMatcher(database, MatcherSettings(shards=1), version, len(vectors[0]))
+        matcher = local_matcher(database, MatcherSettings(shards=1), version, len(vectors[0]))
         await matcher.start()
         found = await matcher.search(
             account_id, np.stack(vectors), version, CandidateFilter(list_id=list_id), 5

@@ -11,7 +11,7 @@ import pytest
 from models import descriptor_format
 from models.matching import CandidateFilter
 from serve_app.errors import LunaError
-from serve_app.matching import LocalMatcher, MatcherSettings, iter_pages
+from serve_app.matching import Matcher, MatcherSettings, iter_pages, local_matcher
 from serve_app.storage.db import Database
 from serve_app.storage.lists import FaceStore, ListStore
 
@@ -49,11 +49,11 @@ async def new_list(db: Database, account: str) -> str:
         return (await ListStore(session, account).create("")).list_id
 
 
-def matcher(db: Database, shards: int = 1, **settings) -> LocalMatcher:
-    return LocalMatcher(db, MatcherSettings(shards=shards, **settings), VERSION, DIMS)
+def matcher(db: Database, shards: int = 1, **settings) -> Matcher:
+    return local_matcher(db, MatcherSettings(shards=shards, **settings), VERSION, DIMS)
 
 
-async def top(m: LocalMatcher, account: str, vector: np.ndarray, filt=NONE, limit=5) -> list[str]:
+async def top(m: Matcher, account: str, vector: np.ndarray, filt=NONE, limit=5) -> list[str]:
     return [h.face_id for h in (await m.search(account, vector[None], VERSION, filt, limit))[0]]
 
 
@@ -136,7 +136,7 @@ async def test_two_shards_answer_like_one(database):
     one, two = matcher(database, 1), matcher(database, 2)
     await one.start()
     await two.start()
-    assert [len(s.shard) for s in two.servers] != [120, 0]
+    assert [len(s.shard) for s in two.shards.servers] != [120, 0]
     queries = unit(centres + 0.6 * unit(rng.standard_normal(centres.shape)))
     filt = CandidateFilter(list_id=list_id)
     a = await one.search(account, queries, VERSION, filt, 10)
@@ -163,7 +163,7 @@ async def test_a_large_account_is_searched_by_its_fast_scan_index(database):
     exact = matcher(database, index="flat")
     await fast.start()
     await exact.start()
-    assert fast.servers[0].shard.stats()["approximate_accounts"] == 1
+    assert fast.shards.servers[0].shard.stats()["approximate_accounts"] == 1
     queries = unit(centres[::5] + 0.6 * unit(rng.standard_normal((120, DIMS))))
     found = await fast.search(account, queries, VERSION, NONE, 10)
     truth = await exact.search(account, queries, VERSION, NONE, 10)
