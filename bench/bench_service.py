@@ -10,6 +10,8 @@ Pipelines:
 * ``detector``: POST /1/detector; bare loop = decode + face detection.
 * ``sdk``: POST /1/sdk?detect_face=1&estimate_face_descriptor=1&estimate_basic_attributes=1;
   bare loop = decode + detection + warp + descriptor + age/gender of every face.
+* ``faces``: /1/sdk with every face estimator of the default profile on (68 landmarks, head
+  pose, quality, descriptor, age/gender, emotions, mask, mouth); bare loop = the same models.
 
 Both sides see the same photos (tests/data/photos.yaml) as JPEG bytes and the model settings
 of the config (input sizes, scales, threads). The bare loop runs one image at a time in this
@@ -34,6 +36,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from models.face.face_align import warp_face
+from models.face.landmarks import to_landmarks68
 from models.provision import app_args
 from serve_app.estimators import build_estimator
 from serve_app.settings import Settings
@@ -43,7 +46,14 @@ ACCOUNT = "b668c4a5-2191-476e-a261-3b4f9ce2e25e"
 ROUTES = {
     "detector": "/1/detector",
     "sdk": "/1/sdk?detect_face=1&estimate_face_descriptor=1&estimate_basic_attributes=1",
+    "faces": (
+        "/1/sdk?detect_face=1&estimate_landmarks68=1&estimate_head_pose=1&estimate_quality=1"
+        "&estimate_face_descriptor=1&estimate_basic_attributes=1&estimate_emotions=1"
+        "&estimate_mask=1&estimate_mouth_attributes=1"
+    ),
 }
+#: The estimators the ``faces`` pipeline runs on every face's warp, besides the descriptor.
+ON_WARPS = ("basic_attributes", "image_quality", "emotions", "mask", "mouth")
 
 
 def load_photos() -> list[bytes]:
@@ -68,20 +78,28 @@ def bare_loop(
     settings = Settings.from_args(app_args(config)[0])
     detector = build_estimator(settings, "face_detector")
     detector.load()
-    extractor = attributes = None
-    if pipeline == "sdk":
+    extractor = landmarks = head_pose = None
+    on_warps = []
+    if pipeline in ("sdk", "faces"):
         extractor = build_estimator(settings, "face_descriptor")
-        attributes = build_estimator(settings, "basic_attributes")
         extractor.load()
-        attributes.load()
+        names = ON_WARPS if pipeline == "faces" else ("basic_attributes",)
+        on_warps = [build_estimator(settings, name) for name in names]
+    if pipeline == "faces":
+        landmarks = build_estimator(settings, "face_landmarks")
+        head_pose = build_estimator(settings, "head_pose")
 
     def one(data: bytes) -> None:
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
         faces = detector.run([image])[0]
+        if landmarks is not None and head_pose is not None and faces:
+            points = landmarks.run([(image, face.box) for face in faces])
+            head_pose.run([to_landmarks68(p) for p in points])
         if extractor is not None and faces:
             warps = [warp_face(image, face.landmarks5) for face in faces]
             extractor.extract(warps)
-            attributes.run(warps)
+            for adapter in on_warps:
+                adapter.run(warps)
 
     for data in photos:  # warm-up
         one(data)
