@@ -11,6 +11,7 @@ from serve_app.pipeline.faces import Body, ImageResult
 from serve_app.storage.samples import BODY, sample_url
 from serve_app.views.objects import timestamp
 from serve_app.views.presenters import (
+    aggregate_estimations,
     body_attributes,
     detector_detection,
     filtered_detections,
@@ -126,7 +127,12 @@ def event(record: EventRecord) -> dict[str, Any]:
             }
             for d in record.detections
         ],
-        "aggregate_estimations": None,
+        # An event of several faces (aggregate_attributes=1) carries their aggregate.
+        "aggregate_estimations": (
+            aggregate_estimations([d.face for d in record.detections])
+            if len(record.detections) > 1
+            else None
+        ),
     }
 
 

@@ -192,3 +192,26 @@ async def test_opt_in_glasses_eyes_and_gaze(make_client, models_dir, photo_bytes
     [portrait] = await sdk_faces(client, query, photo_bytes("frontal_surprise.jpg"))
     eyes = portrait["attributes"]["eyes_attributes"]
     assert eyes["left_eye"]["state"] == eyes["right_eye"]["state"] == "open"
+
+
+async def test_an_aggregated_event_carries_the_mean_emotions_and_mask(client, photo_bytes):
+    policies = {
+        "detect_policy": {"estimate_emotions": 1, "estimate_mask": 1},
+        "storage_policy": {"event_policy": {"store_event": 1}},
+    }
+    created = await client.post("/1/handlers", json={"policies": policies})
+    url = f"/1/handlers/{created.json()['handler_id']}/events?aggregate_attributes=1"
+    files = [
+        ("image", ("a.jpg", photo_bytes("frontal_smile.jpg"), "image/jpeg")),
+        ("image", ("b.jpg", photo_bytes("frontal_surprise.jpg"), "image/jpeg")),
+    ]
+    response = await client.post(url, files=files)
+    assert response.status_code == 201, response.text
+    [event] = response.json()["events"]
+    singles = [d["samples"]["face"]["detection"]["attributes"] for d in event["detections"]]
+    merged = event["aggregate_estimations"]["face"]["attributes"]
+    for name in ("happiness", "surprise"):
+        mean = sum(s["emotions"]["estimations"][name] for s in singles) / 2
+        assert abs(merged["emotions"]["estimations"][name] - mean) < 1e-5
+        assert 0.3 < merged["emotions"]["estimations"][name] < 0.7  # one face each
+    assert merged["mask"]["predominant_mask"] == "missing"
