@@ -91,6 +91,13 @@ class OnnxModel:
         name = self.session.get_inputs()[0].name
         return self.session.run(None, {name: inputs})
 
+    def run_first(self, batch: np.ndarray) -> np.ndarray:
+        """The first output on a batch; an export whose batch is fixed at 1 (as TFLite
+        conversions and some users' exports are) is run one item at a time."""
+        if self.input_shape()[0] == 1 and len(batch) > 1:
+            return np.concatenate([self.run(batch[i : i + 1])[0] for i in range(len(batch))])
+        return self.run(batch)[0]
+
     def _create(self) -> Any:
         import onnxruntime as ort
 

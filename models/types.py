@@ -8,17 +8,12 @@ import numpy as np
 
 
 @dataclass
-class FaceDetection:
-    """One face found by a detector, in the coordinates of the image it was found in.
-
-    ``box`` is (x1, y1, x2, y2) as float32; ``landmarks5`` is a (5, 2) float32 array in the
-    order left eye, right eye, nose tip, left mouth corner, right mouth corner (left and
-    right as seen in the image), or None for detectors without landmarks.
-    """
+class Detection:
+    """One object found by a detector: ``box`` is (x1, y1, x2, y2) as float32, in the
+    coordinates of the image it was found in."""
 
     box: np.ndarray
     score: float
-    landmarks5: np.ndarray | None = None
 
     @property
     def width(self) -> float:
@@ -34,3 +29,17 @@ class FaceDetection:
     def area(self) -> float:
         """Area of the box in square pixels."""
         return max(self.width, 0.0) * max(self.height, 0.0)
+
+
+@dataclass
+class FaceDetection(Detection):
+    """One face found by a detector. ``landmarks5`` is a (5, 2) float32 array in the order
+    left eye, right eye, nose tip, left mouth corner, right mouth corner (left and right as
+    seen in the image), or None for detectors without landmarks."""
+
+    landmarks5: np.ndarray | None = None
+
+
+@dataclass
+class BodyDetection(Detection):
+    """One person found by a body detector."""

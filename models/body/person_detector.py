@@ -48,6 +48,7 @@ import numpy as np
 from models.base import Adapter
 from models.image_ops import nms
 from models.runtime import OnnxModel, RuntimeOptions
+from models.types import BodyDetection
 
 INPUT_SIZE = 300
 # The graph's outputs per anchor: scores of (background, person); its own NMS used IoU 0.6.
@@ -56,29 +57,6 @@ MODEL_NMS_IOU = 0.6
 # A box edge this close to an inner tile border (as a share of the tile) counts as cut there.
 _CUT_MARGIN = 0.03
 MAX_COLUMNS = 6
-
-
-@dataclass
-class BodyDetection:
-    """One person found in an image: ``box`` is (x1, y1, x2, y2) in pixels, float32."""
-
-    box: np.ndarray
-    score: float
-
-    @property
-    def width(self) -> float:
-        """Width of the box in pixels."""
-        return float(self.box[2] - self.box[0])
-
-    @property
-    def height(self) -> float:
-        """Height of the box in pixels."""
-        return float(self.box[3] - self.box[1])
-
-    @property
-    def area(self) -> float:
-        """Area of the box in square pixels."""
-        return max(self.width, 0.0) * max(self.height, 0.0)
 
 
 @dataclass(frozen=True)

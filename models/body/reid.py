@@ -38,13 +38,6 @@ class BodyDescriptor:
     norm: float
 
 
-def _run_in_batches(model: OnnxModel, blob: np.ndarray) -> np.ndarray:
-    """The first output of ``model`` on ``blob``, one item at a time if its batch is fixed at 1."""
-    if model.input_shape()[0] == 1 and len(blob) > 1:
-        return np.concatenate([model.run(blob[i : i + 1])[0] for i in range(len(blob))])
-    return model.run(blob)[0]
-
-
 class OsNetBodyDescriptor(Adapter):
     """L2-normalised re-identification embeddings of body boxes."""
 
@@ -97,7 +90,7 @@ class OsNetBodyDescriptor(Adapter):
         if not crops:
             return []
         blob = np.ascontiguousarray(np.stack(crops), dtype=np.float32)
-        features = _run_in_batches(self.model, blob).reshape(len(crops), -1).astype(np.float32)
+        features = self.model.run_first(blob).reshape(len(crops), -1).astype(np.float32)
         norms = np.linalg.norm(features, axis=1)
         vectors = features / np.maximum(norms, 1e-12)[:, None]
         return [BodyDescriptor(v, float(n)) for v, n in zip(vectors, norms, strict=True)]

@@ -123,11 +123,7 @@ class SelfieSegmentationBackground(Adapter):
         if not channels_last:
             blob = blob.transpose(0, 3, 1, 2)
         blob = np.ascontiguousarray(blob)
-        if self.model.input_shape()[0] == 1:  # the TFLite conversion has a fixed batch of 1
-            outputs = [self.model.run(blob[i : i + 1])[0] for i in range(len(blob))]
-            out = np.concatenate(outputs)
-        else:
-            out = self.model.run(blob)[0]
+        out = self.model.run_first(blob)
         return out.reshape(len(frames), *frames[0].shape[:2])
 
     def infer(self, frames: Sequence[np.ndarray]) -> list[Background]:

@@ -83,13 +83,6 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
-def run_in_batches(model: OnnxModel, blob: np.ndarray) -> np.ndarray:
-    """The first output of ``model`` on ``blob``, one item at a time if its batch is fixed at 1."""
-    if model.input_shape()[0] == 1 and len(blob) > 1:
-        return np.concatenate([model.run(blob[i : i + 1])[0] for i in range(len(blob))])
-    return model.run(blob)[0]
-
-
 class MiniFasNetLiveness(Adapter):
     """Real-face probability of face boxes from a MiniFASNet-family ONNX export."""
 
@@ -138,7 +131,7 @@ class MiniFasNetLiveness(Adapter):
         if not crops:
             return []
         blob = np.ascontiguousarray(np.stack(crops).astype(np.float32).transpose(0, 3, 1, 2))
-        scores = run_in_batches(self.model, blob).reshape(len(crops), -1)
+        scores = self.model.run_first(blob).reshape(len(crops), -1)
         probabilities = softmax(scores) if self.apply_softmax else scores
         results = []
         for row in probabilities:
