@@ -33,18 +33,11 @@ from models.provision import app_args
 from serve_app.estimations import ESTIMATIONS, Input
 from serve_app.estimators import build_estimator
 from serve_app.settings import Settings
+from tests.api.test_face_estimations import OPT_IN
 from tests.data.fetch import photo_dir
 
 PHOTOS = ("group_six.jpg", "friends_sunglasses.jpg", "obama.jpg", "frontal_smile.jpg",
           "street_bus.jpg", "basketball_team.jpg")  # fmt: skip
-OPT_IN = {
-    "glasses": {"model": "liveness_glasses"},
-    "eyes": {
-        "model": "mediapipe_face_landmarker_v2",
-        "extra_models": {"blendshapes": "mediapipe_face_blendshapes_v2"},
-    },
-    "gaze": {"model": "mediapipe_face_landmarker_v2_gaze"},
-}
 
 
 def inputs(settings: Settings) -> dict[str, list[Any]]:

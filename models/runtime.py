@@ -91,6 +91,15 @@ class OnnxModel:
         name = self.session.get_inputs()[0].name
         return self.session.run(None, {name: inputs})
 
+    def image_size(self, default: tuple[int, int]) -> tuple[int, int]:
+        """(width, height) of the image input (NCHW, or NHWC with 3 channels last): the
+        graph's where it fixes them, else ``default``."""
+        shape = self.input_shape()
+        height, width = (shape[1], shape[2]) if shape[-1] == 3 else (shape[2], shape[3])
+        if isinstance(height, int) and isinstance(width, int):
+            return width, height
+        return default
+
     def run_first(self, batch: np.ndarray) -> np.ndarray:
         """The first output on a batch; an export whose batch is fixed at 1 (as TFLite
         conversions and some users' exports are) is run one item at a time."""

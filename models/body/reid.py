@@ -62,11 +62,7 @@ class OsNetBodyDescriptor(Adapter):
     @property
     def input_size(self) -> tuple[int, int]:
         """(width, height) of the crop: the graph's, when it fixes them."""
-        shape = self.model.input_shape()
-        height, width = shape[2], shape[3]
-        if isinstance(height, int) and isinstance(width, int):
-            return width, height
-        return self.default_size
+        return self.model.image_size(self.default_size)
 
     def prepare(self, item: tuple[np.ndarray, Sequence[float]]) -> np.ndarray:
         """The normalised CHW crop of ``(image, box)``: a BGR image and an (x1, y1, x2, y2) box.
