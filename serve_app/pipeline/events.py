@@ -13,7 +13,7 @@ from models.face.age_gender import AgeGender
 from models.face.arcface import Descriptor
 from serve_app.estimations import BY_NAME
 from serve_app.pipeline.extract import aggregate
-from serve_app.pipeline.faces import Face, ImageResult
+from serve_app.pipeline.faces import Body, Face, ImageResult
 from serve_app.storage.tables import Event
 
 
@@ -36,10 +36,17 @@ class EventMeta:
 
 @dataclass
 class Detection:
-    """One face of one image, as an event records it."""
+    """One person of one image, as an event records it: a face (with its body, if one was
+    found), or, with ``multiface_policy=1``, a body without a face."""
 
     image: ImageResult
-    face: Face
+    face: Face | None = None
+    body: Body | None = None
+
+    @classmethod
+    def of(cls, image: ImageResult, face: Face) -> Detection:
+        """A face's detection, with its body."""
+        return cls(image, face, face.body)
 
 
 @dataclass(frozen=True)
@@ -112,14 +119,21 @@ class EventRecord:
     stored: bool = False
 
     @property
+    def has_face(self) -> bool:
+        """Whether the event is about a face: detected, or a descriptor sent instead."""
+        return self.descriptor is not None or any(d.face for d in self.detections)
+
+    @property
     def sample_ids(self) -> list[str]:
         """The face samples stored for this event."""
-        return [d.face.sample_id for d in self.detections if d.face.sample_id]
+        return [d.face.sample_id for d in self.detections if d.face and d.face.sample_id]
 
     def estimation(self, name: str) -> Any:
         """The event's value of estimation ``name``: its face's, or, for an event of several
         faces (``aggregate_attributes``), their aggregate where the estimation has one."""
-        values = [v for d in self.detections if (v := d.face.estimations.get(name)) is not None]
+        values = [
+            v for d in self.detections if d.face and (v := d.face.estimations.get(name)) is not None
+        ]
         if len(values) <= 1:
             return values[0] if values else None
         declared = BY_NAME[name]
@@ -137,11 +151,15 @@ def build_events(
     results: Sequence[ImageResult], meta: EventMeta, aggregate_attributes: bool
 ) -> list[EventRecord]:
     """One event per face, or one event for every face with ``aggregate_attributes``."""
-    detections = [Detection(r, f) for r in results for f in r.live_faces]
+    detections = [Detection.of(r, f) for r in results for f in r.live_faces]
+    # Bodies without a face (multiface_policy=1) are events of their own.
+    for result in results:
+        paired = {id(f.body) for f in result.live_faces if f.body is not None}
+        detections += [Detection(result, body=b) for b in result.live_bodies if id(b) not in paired]
     groups = [detections] if aggregate_attributes and detections else [[d] for d in detections]
     events = []
     for group in groups:
-        descriptor, attributes = aggregate([d.face for d in group])
+        descriptor, attributes = aggregate([d.face for d in group if d.face is not None])
         events.append(EventRecord(str(uuid.uuid4()), meta, group, descriptor, attributes))
     return events
 

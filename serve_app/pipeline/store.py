@@ -67,14 +67,14 @@ async def store_events(
         if policy.face_sample_policy.store_sample and _gate(policy.face_sample_policy, e)
     ]
     await sample_store.store_samples(
-        storage, account_id, [d.face for e in samples for d in e.detections]
+        storage, account_id, [d.face for e in samples for d in e.detections if d.face]
     )
     body_samples = [
-        d.face.body
+        d.body
         for e in events
         if policy.body_sample_policy.store_sample and _gate(policy.body_sample_policy, e)
         for d in e.detections
-        if d.face.body is not None
+        if d.body is not None
     ]
     await sample_store.store_samples(storage, account_id, body_samples, sample_store.BODY)
     if policy.image_origin_policy.store_image:
@@ -83,7 +83,10 @@ async def store_events(
         )
     if policy.attribute_policy.store_attribute:
         await _store_attributes(
-            storage, policy, [e for e in events if _gate(policy.attribute_policy, e)]
+            storage,
+            policy,
+            # A body without a face has no face attribute to keep.
+            [e for e in events if e.has_face and _gate(policy.attribute_policy, e)],
         )
     created = []
     if policy.face_policy.store_face:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from serve_app.pipeline.events import Candidate, EventRecord, EventRef, FaceRef
-from serve_app.pipeline.faces import Body, ImageResult
+from serve_app.pipeline.faces import Body, Face, ImageResult
 from serve_app.storage.samples import BODY, sample_url
 from serve_app.views.objects import timestamp
 from serve_app.views.presenters import (
@@ -64,6 +64,15 @@ def candidate(value: Candidate) -> dict[str, Any]:
     return out
 
 
+def face_sample(face: Face) -> dict[str, Any]:
+    """A detection's face: its sample and its detection."""
+    return {
+        "sample_id": face.sample_id,
+        "url": sample_url(face.sample_id) if face.sample_id else None,
+        "detection": detector_detection(face),
+    }
+
+
 def body_sample(body: Body) -> dict[str, Any]:
     """A detection's body: its sample, box and attributes."""
     detection: dict[str, Any] = {"rect": rect(body.box)}
@@ -117,19 +126,15 @@ def event(record: EventRecord) -> dict[str, Any]:
                 "detect_time": timestamp(d.image.detect_time),
                 "image_origin": d.image.image_origin,
                 "samples": {
-                    "face": {
-                        "sample_id": d.face.sample_id,
-                        "url": sample_url(d.face.sample_id) if d.face.sample_id else None,
-                        "detection": detector_detection(d.face),
-                    },
-                    "body": body_sample(d.face.body) if d.face.body is not None else None,
+                    "face": face_sample(d.face) if d.face is not None else None,
+                    "body": body_sample(d.body) if d.body is not None else None,
                 },
             }
             for d in record.detections
         ],
         # An event of several faces (aggregate_attributes=1) carries their aggregate.
         "aggregate_estimations": (
-            aggregate_estimations([d.face for d in record.detections])
+            aggregate_estimations([d.face for d in record.detections if d.face is not None])
             if len(record.detections) > 1
             else None
         ),

@@ -252,3 +252,29 @@ async def test_liveness_and_body_descriptor_are_slots_until_a_model_is_configure
     # Left at its default, the body descriptor runs where a model is configured.
     descriptors = [p["body"]["attributes"]["descriptor"] for p in people if "body" in p]
     assert descriptors and all(len(d["raw_descriptor"]) > 2000 for d in descriptors)
+
+
+async def test_bodies_without_a_face_are_events_of_their_own(client, photo_bytes):
+    policies = {
+        "detect_policy": {"detect_face": 0, "detect_body": 1,
+                          "body_attributes": {"estimate_upper_body": 1}},
+        "storage_policy": {"body_sample_policy": {"store_sample": 1},
+                           "attribute_policy": {"store_attribute": 1},
+                           "event_policy": {"store_event": 1}},
+    }  # fmt: skip
+    created = await client.post("/1/handlers", json={"policies": policies})
+    assert created.status_code == 201, created.text
+    url = f"/1/handlers/{created.json()['handler_id']}/events"
+    response = await client.post(url, content=photo_bytes("spurs_three.jpg"), headers=JPEG)
+    assert response.status_code == 201, response.text
+    events = response.json()["events"]
+    assert len(events) == 3  # three players in white
+    for event in events:
+        [detection] = event["detections"]
+        assert detection["samples"]["face"] is None and event["face_attributes"] is None
+        body = detection["samples"]["body"]
+        colors = body["detection"]["attributes"]["upper_body"]["upper_clothing"]["colors"]
+        assert colors[0] == "white"
+        assert (await client.get(body["url"])).status_code == 200
+        stored = await client.get(f"/1/events/{event['event_id']}")
+        assert stored.json()["detections"][0]["samples"]["body"]["sample_id"] == body["sample_id"]
