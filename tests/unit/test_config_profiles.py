@@ -39,6 +39,10 @@ def test_cpu_profile_asks_for_no_gpu_and_listens_on_lunas_port():
     [app] = config["applications"]
     for deployment in app["deployments"]:
         assert deployment.get("ray_actor_options", {}).get("num_gpus", 0) == 0
+    # Every replica must fit on 2 cores, with room for a second matcher shard (Ray leaves a
+    # replica that does not fit pending for ever).
+    shares = [d.get("ray_actor_options", {}).get("num_cpus", 1) for d in app["deployments"]]
+    assert sum(shares) <= 1.95 + 1e-9
     for estimator in app["args"]["estimators"].values():
         assert estimator.get("runtime", {}).get("device", "cpu") == "cpu"
 
