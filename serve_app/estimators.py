@@ -16,6 +16,7 @@ from models.base import Adapter
 from models.face.arcface import ArcFaceExtractor
 from models.registry import build_adapter
 from serve_app.errors import ESTIMATOR_DISABLED, LunaError
+from serve_app.http.timing import stage
 from serve_app.settings import Settings
 
 HEALTH_TIMEOUT_S = 10.0
@@ -128,7 +129,8 @@ class Estimators:
         adapter = self.adapter(task)
         if not items:
             return []
-        return await self._transports.get(task, self._local).run(adapter, items)
+        with stage(task):
+            return await self._transports.get(task, self._local).run(adapter, items)
 
     async def health(self) -> dict[str, str | None]:
         """For each configured estimator: None when it can run, else what is wrong."""

@@ -42,6 +42,7 @@ from serve_app.errors import (
 )
 from serve_app.http.auth import Authenticator, AuthMiddleware, principal_of
 from serve_app.http.limits import ConcurrencyLimitMiddleware, RateLimitMiddleware
+from serve_app.http.timing import ServerTimingMiddleware, stage
 from serve_app.settings import LimitSettings
 
 log = logging.getLogger(__name__)
@@ -351,9 +352,11 @@ def negotiate(accept: str | None, offered: Sequence[str]) -> str:
 
 def respond(request: Request, payload: Any, status: int = 200) -> Response:
     """``payload`` as JSON, or as msgpack when the client's Accept prefers it."""
-    if negotiate(request.headers.get("accept"), BODY_TYPES) == MSGPACK:
-        return Response(msgpack.packb(payload, use_bin_type=True), status, media_type=MSGPACK)
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    with stage("encode"):
+        if negotiate(request.headers.get("accept"), BODY_TYPES) == MSGPACK:
+            packed = msgpack.packb(payload, use_bin_type=True)
+            return Response(packed, status, media_type=MSGPACK)
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return Response(body, status, media_type=JSON)
 
 
@@ -393,6 +396,8 @@ def install(app: FastAPI) -> None:
             RateLimitMiddleware, rate=limits.rate_limit_rps, burst=limits.rate_limit_burst
         )
     app.add_middleware(AuthMiddleware, authenticator=authenticator)
+    # Inside the bounds: a request refused at once has no stages worth timing.
+    app.add_middleware(ServerTimingMiddleware)
     if limits.max_concurrent_requests > 0:
         app.add_middleware(ConcurrencyLimitMiddleware, limit=limits.max_concurrent_requests)
     app.add_middleware(LunaProtocolMiddleware)

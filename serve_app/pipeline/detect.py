@@ -21,6 +21,7 @@ from serve_app.http import images
 from serve_app.http.exif import extract_exif
 from serve_app.http.images import ImageLimits
 from serve_app.http.inputs import BoundingBox, ImageInput
+from serve_app.http.timing import stage
 from serve_app.pipeline.bodies import detect_bodies, make_body_warps, take_body_warp
 from serve_app.pipeline.estimate import estimate
 from serve_app.pipeline.face_quality import apply_face_quality
@@ -40,7 +41,8 @@ async def detect(
     estimations of the detect step: landmarks and head pose on the source image, warps, the
     estimations made on warps (quality, ...), and last the angle filters.
     """
-    results = list(await asyncio.gather(*(_decode(item, plan, limits) for item in inputs)))
+    with stage("decode"):
+        results = list(await asyncio.gather(*(_decode(item, plan, limits) for item in inputs)))
     if plan.warped:
         for result in results:
             if result.error is None:
@@ -60,9 +62,10 @@ async def detect(
     # a filtered face still shows how it looked (clients read a filtered face's quality).
     steps = plan.stage(Stage.DETECT)
     await estimate(estimators, results, [s for s in steps if not s.after_warps])
-    if plan.needs_warps:
-        await make_warps(results)
-    await make_body_warps(results)
+    with stage("warp"):
+        if plan.needs_warps:
+            await make_warps(results)
+        await make_body_warps(results)
     await estimate(estimators, results, [s for s in steps if s.after_warps])
     _filter_angles(results, plan.angle_thresholds)
     _filter_states(results, plan.states)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from models import descriptor_format
 from models.matching.topk import exact_topk
 from serve_app.estimators import Estimators
+from serve_app.http.timing import timed
 from serve_app.matching.api import Matcher, candidate_filter
 from serve_app.pipeline.events import Candidate, EventRecord, EventRef, FaceRef, MatchResult
 from serve_app.pipeline.filters import passes
@@ -29,6 +30,7 @@ from serve_app.storage.tables import Event, EventTag
 MAX_EVENT_CANDIDATES = 50_000
 
 
+@timed("match")
 async def match(
     estimators: Estimators,
     matcher: Matcher,

@@ -89,10 +89,7 @@ class Plan:
         """The plan with the estimations its estimations want added, where their estimator
         is configured."""
         wanted = {
-            name
-            for step in self.steps()
-            for name in step.wants
-            if available(BY_NAME[name].task)
+            name for step in self.steps() for name in step.wants if available(BY_NAME[name].task)
         }
         if wanted <= self.estimations:
             return self

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import descriptor_format
 from serve_app.errors import SOME_NOT_FOUND, LunaError
+from serve_app.http.timing import timed
 from serve_app.pipeline.events import EventRecord, FaceRef, Renderer
 from serve_app.pipeline.extract import Extracted
 from serve_app.pipeline.faces import ImageResult
@@ -41,6 +42,7 @@ def image_url(image_id: str) -> str:
     return f"/1/images/{image_id}"
 
 
+@timed("storage")
 async def store_samples(storage: Storage, account_id: str, results: Sequence[ImageResult]) -> None:
     """Store the warp of every face and body still in play as a sample of ``account_id``."""
     await sample_store.store_samples(
@@ -51,6 +53,7 @@ async def store_samples(storage: Storage, account_id: str, results: Sequence[Ima
     )
 
 
+@timed("storage")
 async def store_events(
     storage: Storage,
     writer: EventWriter,
