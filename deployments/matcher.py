@@ -58,7 +58,14 @@ class MatcherShard:
 
     async def stats(self) -> dict[str, Any]:
         """Rows, tombstones, accounts with an approximate index, and memory of this shard."""
-        return {"shard": self.server.index, "ready": self.server.ready, **self.server.shard.stats()}
+        batcher = self.server.batcher
+        return {
+            "shard": self.server.index,
+            "ready": self.server.ready,
+            "search_passes": batcher.passes,
+            "searched_queries": batcher.queries,
+            **self.server.shard.stats(),
+        }
 
     async def check_health(self) -> None:
         """A failed load marks the replica unhealthy (Serve restarts it and loads again)."""

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 import numpy as np
 
+from models.matching.batching import BusyBatcher
 from models.matching.config import IndexConfig
 from models.matching.filters import CandidateFilter
 from models.matching.shard import FaceRow, Hit, IndexShard
@@ -43,6 +44,7 @@ class ShardServer:
         self._failed: BaseException | None = None
         self._started = self._last_log = 0.0
         self._seen = self._indexed = 0
+        self.batcher = BusyBatcher(self._search_now)
 
     @property
     def ready(self) -> bool:
@@ -140,6 +142,12 @@ class ShardServer:
     async def search(
         self, account_id: str, queries: np.ndarray, filt: CandidateFilter, limit: int
     ) -> list[list[Hit]]:
-        """This shard's best ``limit`` hits per query."""
+        """This shard's best ``limit`` hits per query; concurrent searches share passes
+        (:class:`~models.matching.batching.BusyBatcher`)."""
         await self.wait_ready()
+        return await self.batcher.search(account_id, queries, filt, limit)
+
+    async def _search_now(
+        self, account_id: str, queries: np.ndarray, filt: CandidateFilter, limit: int
+    ) -> list[list[Hit]]:
         return await asyncio.to_thread(self.shard.search, account_id, queries, filt, limit)
