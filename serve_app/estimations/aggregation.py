@@ -6,6 +6,7 @@ scores averaged; age, gender and class probabilities are averaged."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -36,8 +37,13 @@ def aggregate_basic_attributes(values: Sequence[AgeGender]) -> AgeGender | None:
     )
 
 
-def mean_probabilities(values: Sequence[dict[str, float]]) -> dict[str, float] | None:
-    """Class probabilities averaged class by class; None when there are none."""
+def mean_estimations(values: Sequence[Any]) -> Any:
+    """Class probabilities averaged class by class, as a result of the same type; the values
+    are results whose ``estimations()`` keys are their fields (emotions, mask states). None
+    when there are none."""
     if not values:
         return None
-    return {name: float(np.mean([v[name] for v in values])) for name in values[0]}
+    names = values[0].estimations()
+    return type(values[0])(
+        **{name: float(np.mean([v.estimations()[name] for v in values])) for name in names}
+    )

@@ -138,11 +138,6 @@ def _emotions(value: Emotions) -> dict[str, Any]:
     }
 
 
-def _mean_emotions(values: list[Emotions]) -> Emotions | None:
-    mean = aggregation.mean_probabilities([v.estimations() for v in values])
-    return None if mean is None else Emotions(**mean)
-
-
 # Mask
 
 #: LUNA's mask states, as ``mask_states`` and policy filters number them.
@@ -161,11 +156,6 @@ def _mask(value: MaskState) -> dict[str, Any]:
         "predominant_mask": value.predominant_mask,
         "estimations": {k: round(v, 6) for k, v in value.estimations().items()},
     }
-
-
-def _mean_mask(values: list[MaskState]) -> MaskState | None:
-    mean = aggregation.mean_probabilities([v.estimations() for v in values])
-    return None if mean is None else MaskState(**mean)
 
 
 def _mask_state(value: MaskState) -> int:
@@ -354,12 +344,12 @@ FACE_ESTIMATIONS: tuple[Estimation, ...] = (
     Estimation(
         "emotions", "emotions", Input.WARP, Stage.DETECT,
         ("estimate_emotions",), "estimate_emotions",
-        present=_emotions, schema=EmotionsOut, aggregate=_mean_emotions,
+        present=_emotions, schema=EmotionsOut, aggregate=aggregation.mean_estimations,
     ),
     Estimation(
         "mask", "mask", Input.WARP, Stage.DETECT,
         ("estimate_mask", "mask_states"), "estimate_mask",
-        present=_mask, schema=MaskOut, aggregate=_mean_mask, state=_mask_state,
+        present=_mask, schema=MaskOut, aggregate=aggregation.mean_estimations, state=_mask_state,
         filter_key="mask",
     ),
     Estimation(

@@ -153,9 +153,7 @@ def build_events(
     """One event per face, or one event for every face with ``aggregate_attributes``."""
     detections = [Detection.of(r, f) for r in results for f in r.live_faces]
     # Bodies without a face (multiface_policy=1) are events of their own.
-    for result in results:
-        paired = {id(f.body) for f in result.live_faces if f.body is not None}
-        detections += [Detection(result, body=b) for b in result.live_bodies if id(b) not in paired]
+    detections += [Detection(result, body=b) for result in results for b in result.lone_bodies]
     groups = [detections] if aggregate_attributes and detections else [[d] for d in detections]
     events = []
     for group in groups:

@@ -110,6 +110,12 @@ class ImageResult:
         """The bodies still in play: none when the image failed."""
         return self.bodies if self.error is None else []
 
+    @property
+    def lone_bodies(self) -> list[Body]:
+        """The bodies in play that no face in play is tied to (``multiface_policy=1``)."""
+        paired = {id(f.body) for f in self.live_faces if f.body is not None}
+        return [b for b in self.live_bodies if id(b) not in paired]
+
     def move_filtered(self) -> None:
         """Faces that a filter gave a reason against move to ``filtered``."""
         self.filtered.extend(f for f in self.faces if f.filter_reasons)

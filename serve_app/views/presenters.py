@@ -183,14 +183,12 @@ def sdk_estimations(
 ) -> list[dict[str, Any]]:
     """One estimation per person: a face with its body, then the bodies without a face."""
     out: list[dict[str, Any]] = []
-    kept = {id(b) for b in result.bodies}
     for face in result.faces:
         person: dict[str, Any] = {"face": sdk_face(face, landmarks5, face_warps)}
-        if face.body is not None and id(face.body) in kept:
+        if face.body is not None:
             person["body"] = sdk_body(face.body, body_warps)
         out.append(person)
-    paired = {id(f.body) for f in result.faces if f.body is not None}
-    out += [{"body": sdk_body(b, body_warps)} for b in result.bodies if id(b) not in paired]
+    out += [{"body": sdk_body(b, body_warps)} for b in result.lone_bodies]
     return out
 
 
