@@ -11,6 +11,7 @@ from serve_app.http import protocol
 from serve_app.routes import (
     accounts,
     attributes,
+    console,
     detector,
     events,
     extractor,
@@ -75,4 +76,5 @@ def create_app(services: Services) -> FastAPI:
     protocol.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(console.router)  # the web console (docs/console.md), not LUNA's API
     return app
