@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh "cpu,dev,postgres"
+.venv/bin/python -m pip install --disable-pip-version-check -q -e client
 .venv/bin/python -m models.provision --config serve_config.yaml
 # The opt-in models (off in the shipped profiles: their carriers' terms, README) are tested too.
 .venv/bin/python -m models.provision liveness_glasses mediapipe_face_landmarker_v2 \
