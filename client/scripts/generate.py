@@ -130,6 +130,35 @@ def snapshot_text(spec: dict[str, Any]) -> str:
     return json.dumps(normalize(spec), indent=1, sort_keys=True) + "\n"
 
 
+def describe_drift(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """What changed between two normalized documents, one line a change: routes added or
+    removed or changed, schemas added or removed, fields added, removed or changed."""
+    lines = []
+    old_paths, new_paths = old.get("paths", {}), new.get("paths", {})
+    lines += [f"route served, not in the client: {k}" for k in sorted(new_paths.keys() - old_paths)]
+    lines += [f"route in the client, not served: {k}" for k in sorted(old_paths.keys() - new_paths)]
+    for key in sorted(old_paths.keys() & new_paths.keys()):
+        for part in ("parameters", "body", "responses"):
+            if old_paths[key][part] != new_paths[key][part]:
+                lines.append(f"route {key}: {part} changed")
+    before_all, after_all = old.get("schemas", {}), new.get("schemas", {})
+    lines += [f"schema served, not in client: {n}" for n in sorted(after_all.keys() - before_all)]
+    lines += [f"schema in client, not served: {n}" for n in sorted(before_all.keys() - after_all)]
+    for name in sorted(before_all.keys() & after_all.keys()):
+        before, after = before_all[name], after_all[name]
+        if before == after:
+            continue
+        props_before, props_after = before.get("properties", {}), after.get("properties", {})
+        common = props_before.keys() & props_after.keys()
+        changed = [f"+{f}" for f in props_after.keys() - props_before.keys()]
+        changed += [f"-{f}" for f in props_before.keys() - props_after.keys()]
+        changed += [f"~{f}" for f in common if props_before[f] != props_after[f]]
+        if before.get("required") != after.get("required"):
+            changed.append("required")
+        lines.append(f"schema {name}: {', '.join(sorted(changed)) or 'changed'}")
+    return lines
+
+
 # Models --------------------------------------------------------------------------------
 
 RESERVED = frozenset({"model_config", "model_fields", "copy", "dict", "json", "schema", "fields"})
@@ -413,6 +442,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 if any file would change")
     args = parser.parse_args(argv)
     spec = spec_from_url(args.url) if args.url else spec_in_process()
+    if SNAPSHOT.exists():
+        for line in describe_drift(json.loads(SNAPSHOT.read_text()), normalize(spec)):
+            print(line)
     changed = []
     for path, text in outputs(spec).items():
         if path.exists() and path.read_text() == text:
