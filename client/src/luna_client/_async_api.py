@@ -371,8 +371,8 @@ class AsyncOperations:
         **query: QueryValue,
     ) -> list[responses.ReferenceMatches]:
         """``POST /1/matcher/faces``: the best faces of the account for each reference
-        (``{"type": "face"|"attribute"|"event"|"descriptor", "id", ...}``) in each candidate
-        set (``{"filters": {"list_id": ...}, "limit", "threshold"}``)."""
+        (``{"type": "face_id"|"attribute_id"|"event_id"|"descriptor", "id", ...}``) in
+        each candidate set (``{"filters": {"list_id": ...}, "limit", "threshold"}``)."""
         return await self._send(
             call(
                 "POST /1/matcher/faces",
