@@ -1,7 +1,8 @@
 """Approximate indexes of one account's rows: 4-bit PQ fast-scan over every row, or IVF cells.
 
 An index answers with *candidates* (row numbers of the partition); the shard orders them on
-the float vectors, which it keeps anyway for exact search. Row numbers are the partition's
+the float vectors, which it keeps anyway for exact search (float16 in a large partition: the
+helpers here hand faiss float32 a chunk at a time). Row numbers are the partition's
 append order, so an index only ever catches up with new rows (``catch_up``) and forgets
 removed ones (``remove``, or the alive mask at search time).
 """
@@ -21,6 +22,12 @@ from models.matching.topk import best_k
 Answer = tuple[np.ndarray, np.ndarray]  # (scores, rows), both (queries, k), best first
 
 _TRAIN_SAMPLE = 65_536  # PQ codebooks: 16 centroids per sub-quantizer learn from far fewer
+_ADD_CHUNK = 65_536  # rows converted to float32 at a time when adding half-precision rows
+
+
+def as_float32(vectors: np.ndarray) -> np.ndarray:
+    """Rows as contiguous float32 (what faiss and BLAS take), whatever the stored precision."""
+    return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
 class ApproximateIndex(ABC):
@@ -85,15 +92,15 @@ def build_index(
 
 
 def rerank(queries: np.ndarray, vectors: np.ndarray, candidates: np.ndarray, k: int) -> Answer:
-    """Order each query's candidate rows (-1 = none) on the float vectors; the best ``k``,
-    ties to the lower row."""
+    """Order each query's candidate rows (-1 = none) on the float vectors (float32 or float16);
+    the best ``k``, ties to the lower row."""
     out_scores = np.full((len(queries), k), -np.inf, np.float32)
     out_rows = np.full((len(queries), k), -1, np.int64)
     for q, rows in enumerate(candidates):
         found = np.sort(rows[rows >= 0])  # ascending, so that ties go to the lower row
         # einsum, not a BLAS product: OpenBLAS threads a product of a few thousand rows, and
         # its threads spinning beside the other block's worker doubled the latency at 1M.
-        scores = np.einsum("ij,j->i", vectors[found], queries[q])
+        scores = np.einsum("ij,j->i", as_float32(vectors[found]), queries[q])
         top = min(k, len(found))
         best, positions = best_k(scores[None], top)
         out_scores[q, :top] = best[0]
@@ -127,7 +134,7 @@ class FastScanIndex(ApproximateIndex):
             config.dims, f"RR{config.dims},PQ{m}x4fs", faiss.METRIC_INNER_PRODUCT
         )
         sample = live if len(live) <= _TRAIN_SAMPLE else rng.choice(live, _TRAIN_SAMPLE, False)
-        self.trained.train(vectors[np.sort(sample)])
+        self.trained.train(as_float32(vectors[np.sort(sample)]))
         self.code_bytes = m // 2
         self.trained_at = len(live)
         self.block_rows = max(4096, math.ceil(max(1, len(live)) / config.threads))
@@ -141,8 +148,8 @@ class FastScanIndex(ApproximateIndex):
                 self.blocks.append(faiss.clone_index(self.trained))
                 self.starts.append(self.n)
             block = self.blocks[-1]
-            stop = min(n, self.n + self.block_rows - block.ntotal)
-            block.add(vectors[self.n : stop])
+            stop = min(n, self.n + self.block_rows - block.ntotal, self.n + _ADD_CHUNK)
+            block.add(as_float32(vectors[self.n : stop]))
             self.n = stop
 
     def remove(self, row: int) -> None:
@@ -207,7 +214,7 @@ class IvfIndex(ApproximateIndex):
         dims = vectors.shape[1]
         nlist = min(config.lists_for(len(live)), max(1, len(live) // 39))
         sample_size = min(len(live), nlist * config.train_points_per_list)
-        sample = vectors[np.sort(rng.choice(live, sample_size, replace=False))]
+        sample = as_float32(vectors[np.sort(rng.choice(live, sample_size, replace=False))])
         quantizer = faiss.IndexFlatIP(dims)
         if config.index == "ivf_sq8":
             self.ivf: faiss.IndexIVF = faiss.IndexIVFScalarQuantizer(
@@ -229,7 +236,7 @@ class IvfIndex(ApproximateIndex):
         for start in range(self.n, n, 100_000):
             rows = np.arange(start, min(n, start + 100_000))
             rows = rows[alive[rows]]
-            self.ivf.add_with_ids(vectors[rows], rows)
+            self.ivf.add_with_ids(as_float32(vectors[rows]), rows)
         self.n = max(self.n, n)
 
     def remove(self, row: int) -> None:

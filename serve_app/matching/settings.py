@@ -14,7 +14,9 @@ class MatcherSettings(BaseModel):
     replica; see docs/matching.md). ``exact_below``: an account's faces (or a filter's
     selection) up to this many are searched exactly; above, with the ``index`` kind:
     ``fastscan`` (every face as a 4-bit PQ code, the best ``refine`` re-ranked exactly) or
-    IVF (``nlist`` cells, 0 = about 4*sqrt(n); ``nprobe`` cells searched).
+    IVF (``nlist`` cells, 0 = about 4*sqrt(n); ``nprobe`` cells searched). ``large_vectors``:
+    the precision of the vectors of accounts above ``exact_below`` (float16 halves a large
+    shard's memory).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -27,6 +29,7 @@ class MatcherSettings(BaseModel):
     nprobe: int = Field(512, ge=1)
     rerank: int = Field(4, ge=1, le=100)
     threads: int = Field(1, ge=1, le=64)
+    large_vectors: Literal["float16", "float32"] = "float16"
     page_size: int = Field(5000, ge=100, le=30_000)
     load_timeout_s: float = Field(3600.0, gt=0)
 
@@ -44,6 +47,7 @@ class MatcherSettings(BaseModel):
                 "rerank": self.rerank,
                 "refine": self.refine,
                 "threads": self.threads,
+                "large_vectors": self.large_vectors,
             },
             "loader": {
                 "database_url": database_url,

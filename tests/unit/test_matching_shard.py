@@ -142,6 +142,35 @@ def test_fastscan_blocks_scanned_in_parallel_answer_like_one_block():
     assert ids(two.search(A, extra.vectors[3], limit=1)[0]) == [extra.face_ids[3]]
 
 
+def test_large_accounts_hold_half_precision_vectors_and_answer_alike():
+    g = Gallery(1000, 3)
+    half = IndexShard(config(exact_below=1000, refine=300))
+    full = IndexShard(config(exact_below=1000, refine=300, large_vectors="float32"))
+    small = Gallery(100, 2, seed=5, first_id=90_000)
+    for shard in (half, full):
+        shard.upsert(g.rows())
+        shard.upsert(small.rows(account=B))
+    # The large account's vectors take half the bytes; the small one stays float32.
+    assert half._parts[A].vectors.dtype == np.float16
+    assert half._parts[B].vectors.dtype == np.float32
+    big = full._parts[A].vectors.nbytes
+    assert half._parts[A].vectors.nbytes == big // 2
+    queries = g.sample(np.arange(0, 1000, 10))
+    for h, f in zip(half.search(A, queries, limit=10), full.search(A, queries, limit=10),
+                    strict=True):
+        assert ids(h)[0] == ids(f)[0]
+        assert len(set(ids(h)) & set(ids(f))) >= 9
+        common = {x.face_id: x.cosine for x in f}
+        assert all(abs(x.cosine - common[x.face_id]) < 1e-3 for x in h if x.face_id in common)
+    # Re-upserting the same descriptor is recognised at the stored precision (fields only).
+    rows = g.rows(user_data="again")
+    half.upsert(rows[:5])
+    assert half.stats()["tombstones"] == 0
+    # A filter selecting few rows of the large account is searched exactly, on the halves.
+    filt = CandidateFilter(face_ids=tuple(g.face_ids[:30]))
+    assert ids(half.search(A, g.vectors[7], filt, limit=1)[0]) == [g.face_ids[7]]
+
+
 def test_accounts_are_isolated():
     g = Gallery(50, 2)
     shard = IndexShard(config())
