@@ -70,8 +70,10 @@ def _image_file(image: Image) -> ImageFile:
 
 def image_list(images: Images) -> list[ImageFile]:
     """``images`` as a list, one image or several."""
-    if isinstance(images, (bytes, bytearray, memoryview, ImageFile)):
-        return [_image_file(images)]
+    if isinstance(images, (bytes, bytearray, memoryview)):
+        return [ImageFile(bytes(images))]
+    if isinstance(images, ImageFile):
+        return [images]
     files = [_image_file(image) for image in images]
     if not files:
         raise ValueError("no images")
@@ -174,7 +176,9 @@ def image_call(
     return call(key, path=path, query=query, files=multipart, **options)
 
 
-def build_request(client: httpx.Client | httpx.AsyncClient, c: Call, accept_msgpack: bool):
+def build_request(
+    client: httpx.Client | httpx.AsyncClient, c: Call, accept_msgpack: bool
+) -> httpx.Request:
     """The httpx request for ``c`` on ``client`` (built anew for each try, so that a body
     is never a spent stream)."""
     headers: dict[str, str] = {}
