@@ -10,8 +10,9 @@ queries in this process (the ceiling); ``served`` is ``ShardServer.search`` call
 ``concurrency`` clients at once, one query each, as the matcher deployment answers requests;
 ``unbatched`` sends each of those searches to the index on its own (worker threads).
 With ``--ray`` the same shard also runs as the matcher's Serve deployment (``MatcherShard``,
-on a local Ray) and ``through Ray`` rows are its handle called by that many clients: what
-the ingress pays per search.
+on a local Ray) and ``through Ray`` rows are that many clients searching through the
+ingress's own shard client (``DeployedShards``, which batches before the hop): what a
+search costs the ingress.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ async def through_ray(options: argparse.Namespace, config: IndexConfig, queries,
     from ray import serve
 
     from deployments.matcher import MatcherShard
+    from serve_app.matching.ray import DeployedShards
 
     root = str(Path(__file__).resolve().parents[1])
     ray.init(
@@ -58,7 +60,9 @@ async def through_ray(options: argparse.Namespace, config: IndexConfig, queries,
         runtime_env={"env_vars": {"PYTHONPATH": root}},
     )
     settings = {"index": dataclasses.asdict(config), "loader": {"size": options.size}}
-    app = MatcherShard.options(ray_actor_options={"num_cpus": 0}).bind(
+    app = MatcherShard.options(
+        ray_actor_options={"num_cpus": 0}, logging_config={"enable_access_log": False}
+    ).bind(
         synthetic_pages, 0, 1, settings
     )
     handle = serve.run(app, name="bench", route_prefix=None)
@@ -66,8 +70,10 @@ async def through_ray(options: argparse.Namespace, config: IndexConfig, queries,
     await handle.wait_ready.remote(3600)
     print(f"deployment loaded in {time.perf_counter() - started:.0f} s")
 
+    shards = DeployedShards([handle])
+
     async def search(account, q, filt, limit):
-        return await handle.search.remote(account, q, filt, limit)
+        return (await shards.search(account, q, filt, limit))[0]
 
     for level in (int(c) for c in options.concurrency.split(",")):
         rate, latencies = await clients(search, queries, level, options.seconds)

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from models.matching import CandidateFilter, FaceRow
+from models.matching.batching import BusyBatcher
 from serve_app.matching.api import FaceMatch, Matcher, Shards
 from serve_app.storage.db import Database
 
@@ -19,7 +20,13 @@ log = logging.getLogger(__name__)
 class DeployedShards(Shards):
     """Shard ``i`` is ``handles[i]`` (a DeploymentHandle of ``matcher_shard_i``); the shards
     read the database themselves when they start. Each shard deployment must run one
-    replica: a change reaches one replica."""
+    replica: a change reaches one replica.
+
+    Searches are batched here too, before the hop: the searches of this ingress that wait for
+    a shard (same account and filter) go to it as one call with their queries stacked, so
+    Ray's per-call cost is paid per batch, not per search (the shard merges the calls of
+    several ingress replicas in turn).
+    """
 
     def __init__(self, handles: Sequence[Any], load_timeout_s: float = 3600.0) -> None:
         if not handles:
@@ -27,6 +34,7 @@ class DeployedShards(Shards):
         self.handles = list(handles)
         self.count = len(self.handles)
         self.load_timeout_s = load_timeout_s
+        self._batchers = [BusyBatcher(handle.search.remote) for handle in self.handles]
 
     async def start(self) -> None:
         """Wait for every shard's load."""
@@ -39,7 +47,7 @@ class DeployedShards(Shards):
     ) -> list[list[list[FaceMatch]]]:
         """Every shard deployment at once."""
         return await asyncio.gather(
-            *(h.search.remote(account_id, queries, candidates, limit) for h in self.handles)
+            *(b.search(account_id, queries, candidates, limit) for b in self._batchers)
         )
 
     async def apply(self, shard: int, rows: list[FaceRow], removals: list[str]) -> None:

@@ -101,3 +101,25 @@ async def test_a_real_shard_answers_concurrent_searches_as_it_answers_one(concur
         [h.face_id for h in t[0]] for t in together
     ]
     assert server.batcher.passes <= concurrency + max(2, concurrency)
+
+
+class FakeHandle:
+    """A deployment handle whose ``search.remote`` is the fake index (what Ray would call)."""
+
+    def __init__(self, index: FakeIndex) -> None:
+        self.search = type("Method", (), {"remote": staticmethod(index.search)})()
+
+
+async def test_the_ingress_sends_concurrent_searches_to_a_deployed_shard_in_few_calls():
+    from serve_app.matching.ray import DeployedShards
+
+    indexes = [FakeIndex(), FakeIndex()]
+    shards = DeployedShards([FakeHandle(i) for i in indexes])
+    answers = await asyncio.gather(
+        *(shards.search("a", query(v), NONE, 2) for v in range(10))
+    )
+    # Asked in one turn of the loop, the ten searches reach each shard as one call.
+    for index in indexes:
+        assert [rows for _, rows, _ in index.passes] == [10]
+    for v, per_shard in enumerate(answers):
+        assert per_shard[0] == per_shard[1] == [[(f"a:{v}:0",), (f"a:{v}:1",)]]
