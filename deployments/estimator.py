@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +54,7 @@ class Estimator:
         batch_wait_timeout_s=DEFAULT_BATCH_WAIT_S,
         batch_size_fn=count_items,
     )
-    async def infer(self, calls: list[list[Any]]) -> list[list[Any]]:
+    async def infer(self, calls: list[list[Any]]) -> list[Answer]:
         """Results per call, one per item; the model sees the items of all calls at once.
         The thread keeps the replica's loop free to queue the next batch."""
         return await asyncio.to_thread(run_grouped, self.adapter.infer, calls)
@@ -62,13 +64,24 @@ class Estimator:
         return {**self.adapter.describe(), "max_batch_size": self.max_batch_size}
 
 
-def run_grouped(infer: Any, calls: list[list[Any]]) -> list[list[Any]]:
+@dataclass(frozen=True)
+class Answer:
+    """One call's results, with the time the model took on the batch they were part of:
+    the caller reports it beside its own wait (Server-Timing), so the cost of the hop shows."""
+
+    results: list[Any]
+    model_s: float
+
+
+def run_grouped(infer: Any, calls: list[list[Any]]) -> list[Answer]:
     """Run the items of all calls as one batch and hand each call its own results."""
     flat = [item for call in calls for item in call]
+    start_s = time.perf_counter()
     results = infer(flat) if flat else []
+    model_s = time.perf_counter() - start_s
     grouped, start = [], 0
     for call in calls:
-        grouped.append(results[start : start + len(call)])
+        grouped.append(Answer(results[start : start + len(call)], model_s))
         start += len(call)
     return grouped
 

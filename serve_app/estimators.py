@@ -16,7 +16,7 @@ from models.base import Adapter
 from models.face.arcface import ArcFaceExtractor
 from models.registry import build_adapter
 from serve_app.errors import ESTIMATOR_DISABLED, LunaError
-from serve_app.http.timing import stage
+from serve_app.http.timing import record, stage
 from serve_app.settings import Settings
 
 HEALTH_TIMEOUT_S = 10.0
@@ -77,7 +77,9 @@ class Deployed(Transport):
         size = await self._call_size()
         calls = [prepared[i : i + size] for i in range(0, len(prepared), size)]
         answers = await asyncio.gather(*(self.handle.infer.remote(call) for call in calls))
-        return [result for answer in answers for result in answer]
+        # The model's own time; the estimator's stage minus this is the hop (and queueing).
+        record(f"{adapter.task}.model", max(answer.model_s for answer in answers))
+        return [result for answer in answers for result in answer.results]
 
     async def health(self, adapter: Adapter) -> None:
         """Ask the deployment what it runs, with a timeout."""

@@ -37,6 +37,13 @@ def stage(name: str) -> Iterator[None]:
         stages[name] = stages.get(name, 0.0) + time.perf_counter() - start
 
 
+def record(name: str, seconds: float) -> None:
+    """Add ``seconds`` measured elsewhere (e.g. inside a deployment) to stage ``name``."""
+    stages = _current.get()
+    if stages is not None:
+        stages[name] = stages.get(name, 0.0) + seconds
+
+
 def timed(name: str) -> Callable[[F], F]:
     """Time every call of an async function as stage ``name``."""
 

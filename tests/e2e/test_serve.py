@@ -8,6 +8,7 @@ import base64
 import numpy as np
 import pytest
 
+from serve_app.http.timing import parse
 from tests.api.helpers import assert_faces_at, assert_luna_error, detector_images
 
 pytestmark = pytest.mark.e2e
@@ -48,6 +49,10 @@ async def test_every_estimator_deployment_answers_through_ray(client, photo_byte
         headers={"Content-Type": "image/jpeg"},
     )
     assert response.status_code == 200, response.text
+    # Each deployment's own model time comes back beside its hop, so the hop's cost shows.
+    stages = parse(response.headers["server-timing"])
+    for task in ("face_detector", "body_detector", "emotions", "mask", "mouth"):
+        assert 0 < stages[f"{task}.model"] <= stages[task]
     people = response.json()["images_estimations"][0]["estimations"]
     paired = [p for p in people if "face" in p and "body" in p]
     assert len(paired) == 2
