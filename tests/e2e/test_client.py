@@ -1,0 +1,211 @@
+"""luna-client against the real Ray Serve deployment of serve_config.yaml: detect, a handler
+that stores faces and events, identification through the matcher, a verifier, typed errors,
+msgpack, the async client, and the client's snapshot against the served document.
+
+Every answer is parsed into the client's models, so a field the service writes differently
+from what the client declares fails here.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+
+import httpx
+import luna_client
+import pytest
+import yaml
+from luna_client import AsyncLunaClient, ImageFile, LunaClient, models, responses
+
+from tests.client.contract import load_generator
+from tests.conftest import new_account
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def account() -> str:
+    return new_account()
+
+
+@pytest.fixture
+def luna(service_url, account):
+    with LunaClient(service_url, account_id=account, timeout=120) as client:
+        yield client
+
+
+def _one_face(found: models.DetectorResponse) -> models.Sample:
+    [image] = found.images
+    assert image.status == 1, image.error
+    [sample] = image.detections.samples
+    return sample
+
+
+def test_detect(luna, photo_bytes, photos):
+    sample = _one_face(luna.detect(photo_bytes("obama.jpg"), estimate_head_pose=1))
+    assert sample.face.detection.rect.width > 50
+    assert sample.face.detection.attributes.head_pose is not None
+    assert luna.get_face_sample(sample.face.sample_id).startswith(b"\xff\xd8")
+
+    group = luna.detect(photo_bytes("group_six.jpg"), multiface_policy=1)
+    assert len(group.images[0].detections.samples) == photos["group_six.jpg"]["faces"]
+
+    several = luna.detect([photo_bytes("obama.jpg"), ImageFile(photo_bytes("biden.jpg"), filename="b.jpg")])
+    assert [image.filename for image in several.images] == ["image-0", "b.jpg"]
+
+
+def test_handler_events_matcher_and_verifier(luna, photo_bytes):
+    staff = luna.create_list(user_data="client e2e").list_id
+    handler = luna.create_handler(
+        {
+            "extract_policy": {"extract_face_descriptor": 1, "extract_basic_attributes": 1},
+            "storage_policy": {
+                "face_policy": {"store_face": 1, "link_to_lists_policy": [{"list_id": staff}]},
+                "event_policy": {"store_event": 1},
+            },
+        },
+        description="client e2e",
+    )
+    assert luna.handler_exists(handler.handler_id)
+    stored = luna.get_handler(handler.handler_id)
+    assert stored.description == "client e2e" and stored.is_dynamic is False
+    assert luna.count_handlers() == 1
+    assert [h.handler_id for h in luna.list_handlers()] == [handler.handler_id]
+
+    faces = {}
+    for name in ("obama.jpg", "biden.jpg"):
+        generated = luna.emit_events(handler.handler_id, photo_bytes(name), source="client-e2e")
+        [event] = generated.events
+        assert event.face is not None and event.face.lists == [staff]
+        assert event.face_attributes["basic_attributes"]["age"] > 0
+        faces[name] = event.face.face_id
+    obama, biden = faces["obama.jpg"], faces["biden.jpg"]
+
+    events = luna.list_events(handler_id=handler.handler_id)
+    assert events.count == 2 and {e.source for e in events.events} == {"client-e2e"}
+    assert luna.get_event(events.events[0].event_id).handler_id == handler.handler_id
+    assert {f.face_id for f in luna.list_faces(list_id=staff)} == {obama, biden}
+    assert luna.get_list(staff).faces_count == 2
+    assert luna.get_face(obama).lists == [staff]
+
+    # Identify another photo of the same person among the list.
+    selfie = _one_face(luna.detect(photo_bytes("obama2.jpg")))
+    [attribute] = luna.extract([selfie.face.sample_id])
+    assert luna.get_attribute(attribute.attribute_id).samples == [selfie.face.sample_id]
+    [by_selfie] = luna.match_faces(
+        [{"type": "attribute_id", "id": attribute.attribute_id}],
+        [{"filters": {"list_id": staff}, "limit": 2}],
+    )
+    best, other = by_selfie.matches[0].result
+    assert best.face.face_id == obama and best.similarity > 0.9 > 0.5 > other.similarity
+
+    # A verifier: the same person passes, another does not, in the order asked.
+    verifier = luna.create_verifier({"verification_threshold": 0.5}, description="client e2e")
+    assert luna.get_verifier(verifier.verifier_id).version >= 0
+    answer = luna.verify(verifier.verifier_id, photo_bytes("obama3.jpg"), face_ids=[obama, biden])
+    [face] = answer.images[0].detections.face_detections
+    assert [v.face["face_id"] for v in face.verifications] == [obama, biden]
+    assert [v.status for v in face.verifications] == [True, False]
+    assert luna.count_verifiers() == 1
+
+    luna.delete_verifier(verifier.verifier_id)
+    assert not luna.verifier_exists(verifier.verifier_id)
+    luna.delete_handler(handler.handler_id)
+    assert not luna.handler_exists(handler.handler_id)
+
+
+def test_raw_descriptors(luna, photo_bytes):
+    sdk = luna.sdk(photo_bytes("obama.jpg"), detect_face=1, estimate_face_descriptor=1)
+    [estimation] = sdk.images_estimations[0].estimations
+    descriptor = estimation.face.attributes.descriptor
+    data = base64.b64decode(descriptor.sdk_descriptor)
+    found = luna.match_raw([data], [data, {"id": "same", "type": "sdk_descriptor", "data": descriptor.sdk_descriptor}])
+    [reference] = found.matches
+    assert [m.candidate_id for m in reference.matches] == ["candidate-0", "same"]
+    assert all(m.similarity > 0.99 for m in reference.matches)
+
+
+def test_errors_are_typed(luna, service_url, photo_bytes):
+    missing = str(uuid.uuid4())
+    with pytest.raises(luna_client.NotFound) as raised:
+        luna.get_handler(missing)
+    assert raised.value.code == 11033 and missing in raised.value.detail
+    assert raised.value.status == 404 and raised.value.request_id
+
+    with pytest.raises(luna_client.NotFound) as raised:
+        luna.get_verifier(missing)
+    assert raised.value.code == 34004
+
+    with pytest.raises(luna_client.BadInput) as raised:
+        luna.list_handlers(page=0)
+    assert raised.value.code == 12012
+
+    with LunaClient(service_url) as anonymous, pytest.raises(luna_client.Forbidden) as raised:
+        anonymous.create_handler({})
+    assert raised.value.code == 11036
+
+    with pytest.raises(luna_client.EstimatorUnavailable) as raised:
+        luna.sdk(photo_bytes("obama.jpg"), estimate_liveness=1)
+    assert raised.value.code == 11055
+
+
+def test_msgpack(service_url, account, photo_bytes):
+    with LunaClient(service_url, account_id=account, timeout=120) as plain:
+        as_json = _one_face(plain.detect(photo_bytes("obama.jpg")))
+        created = plain.create_handler({"extract_policy": {"extract_face_descriptor": 1}})
+    with LunaClient(service_url, account_id=account, msgpack=True, timeout=120) as packed:
+        as_msgpack = _one_face(packed.detect(photo_bytes("obama.jpg")))
+        assert as_msgpack.face.detection.rect == as_json.face.detection.rect
+        assert packed.get_handler(created.handler_id).handler_id == created.handler_id
+        assert packed.version().Version.api >= 1
+
+    # The service really answers msgpack.
+    response = httpx.get(
+        f"{service_url}/1/handlers/count",
+        headers={"Luna-Account-Id": account, "Accept": "application/msgpack"},
+    )
+    assert response.headers["content-type"] == "application/msgpack"
+
+
+def test_accounts_and_tokens(service_url):
+    login, password = f"client-{uuid.uuid4().hex[:8]}@example.org", "a client e2e password"
+    with LunaClient(service_url) as luna:
+        account = luna.create_account(login, password, description="client e2e")
+    with LunaClient(service_url, auth=(login, password)) as basic:
+        assert basic.get_account(account.account_id).login == login
+        token = basic.create_token(description="client e2e")
+        assert [t.token_id for t in basic.list_tokens().tokens] == [token.token_id]
+    with LunaClient(service_url, token=token.token) as bearer:
+        assert bearer.count_handlers() == 0
+        assert bearer.get_token(token.token_id).description == "client e2e"
+        bearer.delete_token(token.token_id)
+        with pytest.raises(luna_client.Unauthorized):
+            bearer.count_handlers()
+
+
+def test_service_routes(luna):
+    assert isinstance(luna.version(), models.VersionResponse)
+    assert luna.healthcheck().execution_time >= 0
+    assert luna.healthcheck(root=True).execution_time >= 0
+    assert isinstance(luna.config(), dict)
+    assert "<html" in luna.docs_dev().lower()
+
+
+def test_snapshot_is_what_the_service_serves(luna):
+    generate = load_generator()
+    served = generate.normalize(yaml.safe_load(luna.docs_spec()))
+    snapshot = json.loads(generate.SNAPSHOT.read_text())
+    drift = generate.describe_drift(snapshot, served)
+    assert not drift, "\n".join(drift)
+
+
+async def test_async_client(service_url, account, photo_bytes):
+    async with AsyncLunaClient(service_url, account_id=account, msgpack=True, timeout=120) as luna:
+        found = await luna.detect(photo_bytes("obama.jpg"))
+        assert found.images[0].detections.samples
+        handler = await luna.create_handler({})
+        assert isinstance(handler, responses.HandlerCreated)
+        assert await luna.count_handlers() == 1
+        with pytest.raises(luna_client.NotFound):
+            await luna.get_event(str(uuid.uuid4()))
