@@ -90,6 +90,25 @@ function headers(extra = {}) {
   return out;
 }
 
+/**
+ * The fetch credentials mode: with the login box's own credentials, "omit", so that a 401
+ * (whose WWW-Authenticate challenge would make the browser open its login dialog, and keep a
+ * headless one waiting) comes back to the console as an error to show; without them, the
+ * browser's own credentials for this site (its login prompt) go along.
+ */
+function credentialsMode() {
+  return authorization() ? "omit" : "same-origin";
+}
+
+/**
+ * The absolute URL of a path of this service. Built on the origin, which never holds the
+ * login:password of an address like http://login:password@host/console: fetch refuses URLs
+ * with credentials, and relative ones would inherit them from the page's address.
+ */
+function url(path) {
+  return location.origin + path;
+}
+
 /** Query string of the defined values of ``params``. */
 export function query(params = {}) {
   const pairs = Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== "");
@@ -113,7 +132,12 @@ export async function call(method, path, { params, body, json } = {}) {
   }
   let response;
   try {
-    response = await fetch(path + query(params), { method, headers: headers(extra), body: payload });
+    response = await fetch(url(path + query(params)), {
+      method,
+      headers: headers(extra),
+      body: payload,
+      credentials: credentialsMode(),
+    });
   } catch (error) {
     throw new LunaError(0, { error_code: -1, desc: "network error", detail: String(error) });
   }
@@ -140,7 +164,10 @@ export const del = (path) => call("DELETE", path);
  * <img src> cannot carry credentials. Revoke it when done (URL.revokeObjectURL).
  */
 export async function imageUrl(path) {
-  const response = await fetch(path, { headers: headers({ Accept: "image/*" }) });
+  const response = await fetch(url(path), {
+    headers: headers({ Accept: "image/*" }),
+    credentials: credentialsMode(),
+  });
   if (!response.ok) {
     let body = null;
     try {

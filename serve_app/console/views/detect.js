@@ -120,7 +120,9 @@ function faceCard(label, face, kind) {
   if (attrs.mask) rows.push(["mask", attrs.mask.predominant_mask]);
   if (attrs.mouth_attributes) {
     const m = attrs.mouth_attributes;
-    rows.push(["mouth", `opened ${fmt(m.opened, 2)} smile ${fmt(m.smile, 2)} occluded ${fmt(m.occluded, 2)}`]);
+    // occluded comes only from a mouth estimator that measures it
+    const occluded = typeof m.occluded === "number" ? ` occluded ${fmt(m.occluded, 2)}` : "";
+    rows.push(["mouth", `opened ${fmt(m.opened, 2)} smile ${fmt(m.smile, 2)}${occluded}`]);
   }
   if (attrs.glasses) rows.push(["glasses", attrs.glasses.glasses]);
   if (attrs.liveness) rows.push(["liveness", attrs.liveness.prediction]);

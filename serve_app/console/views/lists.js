@@ -99,7 +99,7 @@ export function render(root) {
    * from it, and a face holding that attribute, in the chosen list. */
   async function addFace(file) {
     const made = await busy(addStatus, async () => {
-      const sdk = await post("/1/sdk", { params: { multiface_policy: 2, estimate_face_descriptor: 0 }, body: file });
+      const sdk = await post("/1/sdk", { params: { detect_face: 1, multiface_policy: 2, estimate_face_descriptor: 0 }, body: file });
       const image = sdk.images_estimations[0];
       if (image.status === 0) throw new Error(`${image.error.error_code}: ${image.error.detail}`);
       const face = image.estimations.find((e) => e.face)?.face;

@@ -32,7 +32,7 @@ export function render(root) {
     if (faceId.value.trim()) return { type: "face_id", id: faceId.value.trim() };
     if (!file) throw new Error("Choose a photo or give a face id.");
     const answer = await post("/1/sdk", {
-      params: { multiface_policy: 2, estimate_face_descriptor: 1, estimate_landmarks5: 1 },
+      params: { detect_face: 1, multiface_policy: 2, estimate_face_descriptor: 1, estimate_landmarks5: 1 },
       body: file,
     });
     const image = answer.images_estimations[0];

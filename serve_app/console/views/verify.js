@@ -55,7 +55,7 @@ export function render(root) {
   /** The best face of a photo and its SDK descriptor. */
   async function bestFace(state, name) {
     const answer = await post("/1/sdk", {
-      params: { multiface_policy: 2, estimate_face_descriptor: 1, estimate_landmarks5: 1 },
+      params: { detect_face: 1, multiface_policy: 2, estimate_face_descriptor: 1, estimate_landmarks5: 1 },
       body: state.file,
     });
     const image = answer.images_estimations[0];
@@ -103,10 +103,9 @@ export function render(root) {
       h("button", { onclick: createVerifier, class: "small" }, "Create verifier"),
       verifierStatus,
     ),
-    h("div", { class: "columns two" }, sides.a.el, sides.b.el),
-    h("div", { class: "row" }, h("button", { onclick: verify, class: "primary", id: "verify-run" }, "Verify")),
+    h("div", { class: "row" }, h("button", { onclick: verify, class: "primary", id: "verify-run" }, "Verify"), verdict),
     status,
-    verdict,
+    h("div", { class: "columns two" }, sides.a.el, sides.b.el),
     raw,
   );
   loadVerifiers();
