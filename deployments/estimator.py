@@ -21,6 +21,7 @@ from typing import Any
 from ray import serve
 from ray.serve import Application
 
+from deployments import metrics
 from deployments.batching import (
     DEFAULT_BATCH_WAIT_S,
     DEFAULT_MAX_BATCH_SIZE,
@@ -57,7 +58,13 @@ class Estimator:
     async def infer(self, calls: list[list[Any]]) -> list[Answer]:
         """Results per call, one per item; the model sees the items of all calls at once.
         The thread keeps the replica's loop free to queue the next batch."""
-        return await asyncio.to_thread(run_grouped, self.adapter.infer, calls)
+        answers = await asyncio.to_thread(run_grouped, self.adapter.infer, calls)
+        items, task = count_items(calls), self.adapter.task
+        if answers:
+            metrics.BATCH_ITEMS.observe(items, estimator=task)
+            metrics.INFERENCE_SECONDS.observe(answers[0].model_s, estimator=task)
+            metrics.ITEMS_INFERRED.inc(items, estimator=task)
+        return answers
 
     async def info(self) -> dict[str, Any]:
         """What this replica runs, and the most items one call may carry."""

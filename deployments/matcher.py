@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import numpy as np
 from ray import serve
 
+from deployments import metrics
 from models.matching import CandidateFilter, FaceRow, Hit, IndexConfig, ShardServer
 
 log = logging.getLogger("ray.serve")
@@ -38,19 +40,27 @@ class MatcherShard:
         )
         # The load runs beside the replica's requests: a replica that blocked in its
         # constructor for minutes would be restarted by Serve's start timeout.
+        self._shard = str(shard_index)
         self._load = asyncio.get_running_loop().create_task(
             self.server.load(loader(settings.get("loader", {})))
+        )
+        self._load.add_done_callback(
+            lambda _: metrics.INDEX_FACES.set(len(self.server.shard), shard=self._shard)
         )
 
     async def search(
         self, account_id: str, queries: np.ndarray, filt: CandidateFilter, limit: int
     ) -> list[list[Hit]]:
         """This shard's best ``limit`` faces of the account per query."""
-        return await self.server.search(account_id, queries, filt, limit)
+        started = time.perf_counter()
+        hits = await self.server.search(account_id, queries, filt, limit)
+        metrics.SEARCH_SECONDS.observe(time.perf_counter() - started, shard=self._shard)
+        return hits
 
     async def apply(self, upserts: list[FaceRow], removals: list[str]) -> None:
         """Upsert and remove faces; a search that starts after this returns sees them."""
         await self.server.apply(upserts, removals)
+        metrics.INDEX_FACES.set(len(self.server.shard), shard=self._shard)
 
     async def wait_ready(self, timeout_s: float | None = None) -> None:
         """Return once the initial load is complete; raise if it failed."""

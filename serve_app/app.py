@@ -22,6 +22,7 @@ from serve_app.routes import (
     iso,
     lists,
     matcher,
+    metrics,
     samples,
     sdk,
     service,
@@ -49,6 +50,7 @@ ROUTERS = (
     lists.router,
     events.router,
     accounts.router,
+    metrics.router,
 )
 
 

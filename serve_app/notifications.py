@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from deployments import metrics
+
 log = logging.getLogger(__name__)
 
 DEFAULT_QUEUE_SIZE = 256
@@ -68,6 +70,7 @@ class EventHub:
         """A new subscription to the events of ``account_id`` (of ``handler_id`` only if given)."""
         subscription = Subscription(account_id, handler_id, asyncio.Queue(self.queue_size))
         self._subscribers.setdefault(account_id, set()).add(subscription)
+        self._count_subscribers()
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
@@ -78,6 +81,10 @@ class EventHub:
         subscribers.discard(subscription)
         if not subscribers:
             del self._subscribers[subscription.account_id]
+        self._count_subscribers()
+
+    def _count_subscribers(self) -> None:
+        metrics.WEBSOCKET_SUBSCRIBERS.set(sum(len(s) for s in self._subscribers.values()))
 
     @contextmanager
     def subscription(

@@ -42,6 +42,7 @@ from serve_app.errors import (
 )
 from serve_app.http.auth import Authenticator, AuthMiddleware, principal_of
 from serve_app.http.limits import ConcurrencyLimitMiddleware, RateLimitMiddleware
+from serve_app.http.request_metrics import RequestMetricsMiddleware
 from serve_app.http.timing import ServerTimingMiddleware, stage
 from serve_app.settings import LimitSettings
 
@@ -401,6 +402,8 @@ def install(app: FastAPI) -> None:
     if limits.max_concurrent_requests > 0:
         app.add_middleware(ConcurrencyLimitMiddleware, limit=limits.max_concurrent_requests)
     app.add_middleware(LunaProtocolMiddleware)
+    # Outermost: every request counts, those refused by the bounds or auth included.
+    app.add_middleware(RequestMetricsMiddleware)
 
     @app.exception_handler(LunaError)
     async def _luna(_: Request, exc: LunaError) -> Response:

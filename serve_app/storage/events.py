@@ -22,6 +22,7 @@ from sqlalchemy import Select, func, insert, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from deployments import metrics
 from serve_app.notifications import EventHub
 from serve_app.storage.store import Storage
 from serve_app.storage.tables import Event, EventTag
@@ -279,6 +280,7 @@ class EventWriter:
             return
         if wait or self._closed or len(self._buffer) + len(events) > self.max_pending:
             await self._write(events)
+            metrics.EVENTS_STORED.inc(len(events))
             self._publish(events)
             return
         self._buffer.extend(events)
@@ -297,6 +299,7 @@ class EventWriter:
             while self._buffer:
                 batch = [self._buffer.popleft() for _ in range(min(self.max_batch, self.pending))]
                 stored = await self._write_batch(batch)
+                metrics.EVENTS_STORED.inc(len(stored))
                 self._publish(stored)
                 written += len(stored)
         return written
