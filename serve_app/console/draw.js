@@ -8,10 +8,11 @@ const MAX_WIDTH = 900;
 /**
  * Draw ``image`` (an HTMLImageElement) on ``canvas`` with ``faces``:
  * [{rect: {x, y, width, height}, landmarks5: [[x, y], ...], label: "1", filtered: bool}].
- * The canvas keeps the image's size in pixels up to MAX_WIDTH (CSS scales it further).
+ * The canvas keeps the image's size in pixels up to ``maxWidth`` (CSS scales it further;
+ * drawn near the size shown, lines and labels stay readable).
  */
-export function drawFaces(canvas, image, faces) {
-  const scale = Math.min(1, MAX_WIDTH / image.naturalWidth);
+export function drawFaces(canvas, image, faces, maxWidth = MAX_WIDTH) {
+  const scale = Math.min(1, maxWidth / image.naturalWidth);
   canvas.width = Math.round(image.naturalWidth * scale);
   canvas.height = Math.round(image.naturalHeight * scale);
   const ctx = canvas.getContext("2d");

@@ -241,7 +241,7 @@ export function render(root) {
               ["description", (x) => x.description || "—"],
               ["id", (x) => shortId(x.handler_id)],
               ["dynamic", (x) => (x.is_dynamic ? "yes" : "no")],
-              ["updated", (x) => x.last_update_time],
+              ["updated", (x) => (x.last_update_time || "").replace("T", " ").slice(0, 19)],
               [
                 "",
                 (x) => [

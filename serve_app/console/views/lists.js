@@ -39,11 +39,12 @@ export function render(root) {
   }
 
   async function createList() {
-    const made = await busy(listStatus, () => post("/1/lists", { json: { user_data: listName.value } }));
+    const name = listName.value;
+    const made = await busy(listStatus, () => post("/1/lists", { json: { user_data: name } }));
     if (!made) return;
     listName.value = "";
     await refreshLists();
-    choose({ list_id: made.list_id, user_data: "" });
+    choose({ list_id: made.list_id, user_data: name });
   }
 
   async function removeList(list) {

@@ -40,7 +40,7 @@ export function render(root) {
     const face = image.estimations.find((e) => e.face)?.face;
     if (!face) throw new Error("no face found in the photo");
     const picture = await loadImage(file).catch(() => null);
-    if (picture) drawFaces(canvas, picture, [{ ...face.detection, label: "?", filtered: false }]);
+    if (picture) drawFaces(canvas, picture, [{ ...face.detection, label: "?", filtered: false }], 560);
     return { type: "descriptor", id: file.name || "photo", data: face.attributes.descriptor.sdk_descriptor };
   }
 

@@ -7,6 +7,8 @@ import { drawFaces } from "../draw.js";
 import { busy, fill, fmt, h, imagePicker, jsonDetails, loadImage } from "../ui.js";
 
 export const title = "Verify";
+// Pixels across each photo is drawn at: two side by side.
+const HALF = 560;
 
 export function render(root) {
   const verifierSelect = h("select", { name: "verifier" });
@@ -26,7 +28,7 @@ export function render(root) {
       h("h3", {}, label),
       imagePicker(`verify-${key}`, (file) => {
         state.file = file;
-        loadImage(file).then((image) => drawFaces(canvas, image, [])).catch(() => null);
+        loadImage(file).then((image) => drawFaces(canvas, image, [], HALF)).catch(() => null);
       }),
       canvas,
     );
@@ -63,7 +65,7 @@ export function render(root) {
     const face = image.estimations.find((e) => e.face)?.face;
     if (!face) throw new Error(`${name}: no face found`);
     const picture = await loadImage(state.file).catch(() => null);
-    if (picture) drawFaces(state.canvas, picture, [{ ...face.detection, label: name, filtered: false }]);
+    if (picture) drawFaces(state.canvas, picture, [{ ...face.detection, label: name, filtered: false }], HALF);
     return face;
   }
 
