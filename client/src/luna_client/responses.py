@@ -90,6 +90,14 @@ class Verifier(LunaModel):
     version: int
 
 
+class AttributeDescriptor(LunaModel):
+    """An attribute's descriptor: the SDK container in base64, its score and version."""
+
+    sdk_descriptor: str
+    score: float | None = None
+    version: int
+
+
 class Attribute(LunaModel):
     """A stored attribute (descriptor, basic attributes) and its samples."""
 
@@ -99,7 +107,7 @@ class Attribute(LunaModel):
     expire_time: str | None = None
     samples: list[str] = Field(default_factory=list)
     basic_attributes: dict[str, Any] | None = None
-    descriptors: list[dict[str, Any]] | None = None
+    descriptor: AttributeDescriptor | None = None
 
 
 class ExtractedAttribute(LunaModel):
@@ -148,6 +156,7 @@ class FaceRef(LunaModel):
     event_id: str | None = None
     lists: list[str] = Field(default_factory=list)
     url: str | None = None
+    create_time: str | None = None
 
 
 class Event(LunaModel):
