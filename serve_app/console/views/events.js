@@ -101,7 +101,8 @@ export function render(root, params) {
     };
     socket.onclose = (close) => {
       liveState.dataset.state = "closed";
-      // The service refuses a subscription with code 1008 and "<LUNA code>: <detail>".
+      // A subscription the service refuses before the handshake reaches a browser as 1006
+      // with no reason; a socket closed later says why in its code and reason.
       liveState.textContent = close.code === 1000 || close.code === 1005 ? "disconnected" : `closed ${close.code}${close.reason ? `: ${close.reason}` : ""}`;
     };
   }
