@@ -2,7 +2,9 @@
 
 Environment variables win over the file so that one config serves many machines:
 ``LUNA_DATA_DIR``, ``LUNA_MODELS_DIR``, ``LUNA_DATABASE_URL``, and for authentication
-``LUNA_AUTH_ENABLED``, ``LUNA_ADMIN_LOGIN`` and ``LUNA_ADMIN_PASSWORD``.
+``LUNA_AUTH_ENABLED``, ``LUNA_ADMIN_LOGIN`` and ``LUNA_ADMIN_PASSWORD``; for an S3 blob store
+``LUNA_BLOBS_BACKEND``, ``LUNA_S3_ENDPOINT_URL``, ``LUNA_S3_BUCKET``, ``LUNA_S3_REGION``,
+``LUNA_S3_ACCESS_KEY_ID`` and ``LUNA_S3_SECRET_ACCESS_KEY`` (docs/shared-state.md).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -96,6 +98,51 @@ class AuthSettings(_Strict):
         return self
 
 
+class BlobSettings(_Strict):
+    """Where samples and source images are kept (docs/shared-state.md): ``local``, a directory
+    under ``data_dir`` (the embedded default, one machine), or ``s3``, a bucket of an
+    S3-compatible object store that every ingress replica reaches.
+
+    Without ``access_key_id``/``secret_access_key`` (best from ``LUNA_S3_ACCESS_KEY_ID`` /
+    ``LUNA_S3_SECRET_ACCESS_KEY``) the S3 client looks for credentials as the AWS SDKs do
+    (``AWS_*`` variables, a pod's or instance's role)."""
+
+    backend: Literal["local", "s3"] = "local"
+    endpoint_url: str | None = None  # None: AWS S3 itself
+    bucket: str | None = None
+    region: str = "us-east-1"
+    prefix: str = ""  # keys start with it: several services can share a bucket
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    # "path" (http://host/bucket/key) suits MinIO and most S3-compatible servers.
+    addressing_style: Literal["auto", "path", "virtual"] = "path"
+    # Create the bucket at start when it is missing (development; production buckets are
+    # made, with their retention and access rules, by whoever runs the store).
+    create_bucket: bool = False
+    connect_timeout_s: float = Field(default=3.0, gt=0)
+    read_timeout_s: float = Field(default=15.0, gt=0)
+    # Tries per call, the first included, before an outage answers an error.
+    max_attempts: int = Field(default=3, ge=1, le=10)
+
+    @model_validator(mode="after")
+    def _s3_complete(self) -> BlobSettings:
+        if self.backend == "s3" and not self.bucket:
+            raise ValueError("blobs: the s3 backend needs a bucket")
+        if bool(self.access_key_id) != bool(self.secret_access_key):
+            raise ValueError("blobs: set both access_key_id and secret_access_key, or neither")
+        if self.prefix.startswith("/"):
+            raise ValueError("blobs: prefix cannot start with '/'")
+        return self
+
+
+class NotificationSettings(_Strict):
+    """How stored events reach WebSocket subscribers connected to other ingress replicas
+    (docs/shared-state.md). ``auto``: through PostgreSQL's LISTEN/NOTIFY when the database is
+    PostgreSQL, else within this replica only (``local``)."""
+
+    fanout: Literal["auto", "local", "postgres"] = "auto"
+
+
 class Settings(_Strict):
     """Everything the ingress and the estimator deployments need to start."""
 
@@ -115,6 +162,8 @@ class Settings(_Strict):
     image_urls: ImageUrlSettings = Field(default_factory=ImageUrlSettings)
     matcher: MatcherSettings = Field(default_factory=MatcherSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    blobs: BlobSettings = Field(default_factory=BlobSettings)
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
 
     @classmethod
     def from_args(
@@ -130,6 +179,7 @@ class Settings(_Strict):
         }
         data.update({key: value for key, value in env.items() if value})
         data["auth"] = _auth_from_env(dict(data.get("auth") or {}), environ)
+        data["blobs"] = _blobs_from_env(dict(data.get("blobs") or {}), environ)
         settings = cls.model_validate(data)
         settings.data_dir = settings.data_dir.expanduser().resolve()
         if settings.models_dir is not None:
@@ -176,7 +226,24 @@ def _auth_from_env(auth: dict[str, Any], environ: Mapping[str, str]) -> dict[str
     return auth
 
 
-_SECRET_KEY = re.compile(r"pass(word)?|secret|token|api_?key|credential", re.IGNORECASE)
+def _blobs_from_env(blobs: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """``blobs`` with the blob store's settings that the environment sets (its credentials
+    belong there, not in the file)."""
+    names = {
+        "backend": "LUNA_BLOBS_BACKEND",
+        "endpoint_url": "LUNA_S3_ENDPOINT_URL",
+        "bucket": "LUNA_S3_BUCKET",
+        "region": "LUNA_S3_REGION",
+        "access_key_id": "LUNA_S3_ACCESS_KEY_ID",
+        "secret_access_key": "LUNA_S3_SECRET_ACCESS_KEY",
+    }
+    for key, name in names.items():
+        if environ.get(name):
+            blobs[key] = environ[name]
+    return blobs
+
+
+_SECRET_KEY = re.compile(r"pass(word)?|secret|token|api_?key|access_?key|credential", re.IGNORECASE)
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?P<password>[^@\s]+)(?=@)")
 
 

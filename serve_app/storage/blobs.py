@@ -1,4 +1,6 @@
-"""Where sample images live: a small interface, and a local directory implementation."""
+"""Where samples and source images live: a small interface, the local directory
+implementation (the embedded default), and the choice between it and an S3 bucket
+(serve_app.storage.s3_blobs, for several ingress replicas: docs/shared-state.md)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,30 @@ import os
 import tempfile
 from abc import ABC, abstractmethod
 from pathlib import Path
+
+from serve_app.errors import ErrorKind, LunaError
+from serve_app.settings import Settings
+
+# LUNA's "server connection error" (as for an unreachable database), naming the blob store:
+# the request may be retried once the store is back.
+BLOB_STORE_UNAVAILABLE = ErrorKind(
+    11, "Internal server error", "Server connection error: blob store: {}", 503
+)
+
+
+class BlobStoreUnavailable(LunaError):
+    """The blob store cannot be reached or refused the call; the client gets the LUNA error."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(BLOB_STORE_UNAVAILABLE, reason)
+
+
+def check_parts(kind: str, account_id: str, blob_id: str) -> None:
+    """Refuse names that would escape their folder (or key prefix): every part is one
+    non-empty path segment."""
+    for part in (kind, account_id, blob_id):
+        if not part or "/" in part or part.startswith("."):
+            raise ValueError(f"bad blob path part {part!r}")
 
 
 class BlobStore(ABC):
@@ -24,6 +50,11 @@ class BlobStore(ABC):
     async def delete(self, kind: str, account_id: str, blob_id: str) -> None:
         """Remove the bytes if present."""
 
+    async def close(self) -> None:
+        """Release connections (the store is not used afterwards); nothing to release by
+        default."""
+        return None
+
 
 class LocalBlobStore(BlobStore):
     """Files under ``root/kind/account/xx/id`` (``xx``: two first characters of the id)."""
@@ -32,9 +63,7 @@ class LocalBlobStore(BlobStore):
         self.root = Path(root)
 
     def _path(self, kind: str, account_id: str, blob_id: str) -> Path:
-        for part in (kind, account_id, blob_id):
-            if not part or "/" in part or part.startswith("."):
-                raise ValueError(f"bad blob path part {part!r}")
+        check_parts(kind, account_id, blob_id)
         return self.root / kind / account_id / blob_id[:2] / blob_id
 
     async def put(self, kind: str, account_id: str, blob_id: str, data: bytes) -> None:
@@ -62,3 +91,13 @@ class LocalBlobStore(BlobStore):
 
     async def delete(self, kind: str, account_id: str, blob_id: str) -> None:
         await asyncio.to_thread(self._path(kind, account_id, blob_id).unlink, missing_ok=True)
+
+
+def build_blob_store(settings: Settings) -> BlobStore:
+    """The blob store the settings name: a local directory, or an S3 bucket."""
+    if settings.blobs.backend == "s3":
+        # Imported here: the S3 client is an optional extra (``pip install .[s3]``).
+        from serve_app.storage.s3_blobs import S3BlobStore
+
+        return S3BlobStore(settings.blobs)
+    return LocalBlobStore(settings.samples_dir)

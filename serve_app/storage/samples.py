@@ -4,6 +4,7 @@ account and kind (``face`` or ``body``)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 
 import cv2
@@ -13,7 +14,10 @@ from serve_app.errors import SAMPLE_NOT_FOUND, LunaError
 from serve_app.http.inputs import ImageInput
 from serve_app.pipeline.faces import Body, Face
 from serve_app.storage.attributes import SampleStore
+from serve_app.storage.blobs import BlobStoreUnavailable
 from serve_app.storage.store import Storage
+
+log = logging.getLogger(__name__)
 
 FACE, BODY = "face", "body"
 #: The blob store's folder (and the URL's segment) of each kind of sample.
@@ -93,12 +97,20 @@ async def read_sample(storage: Storage, account_id: str, sample_id: str, kind: s
 async def remove_sample(
     storage: Storage, account_id: str, sample_id: str, kind: str = FACE
 ) -> None:
-    """Remove one of the account's samples of ``kind``: its row, then its image."""
+    """Remove one of the account's samples of ``kind``: its row, then its image.
+
+    The row decides whether a sample exists: once it is gone the removal has happened, so a
+    blob store that fails to remove the image leaves an orphan object (logged), not an error
+    that a retry would turn into "not found".
+    """
     async with storage.database.transaction() as session:
         removed = await SampleStore(session, account_id, kind).remove(sample_id)
     if not removed:
         raise LunaError(SAMPLE_NOT_FOUND, sample_id)
-    await storage.blobs.delete(FOLDERS[kind], account_id, sample_id)
+    try:
+        await storage.blobs.delete(FOLDERS[kind], account_id, sample_id)
+    except BlobStoreUnavailable as error:
+        log.warning("sample %s removed; its image stays in the blob store: %s", sample_id, error)
 
 
 async def fill_from_samples(

@@ -9,7 +9,7 @@ import logging
 from sqlalchemy import delete
 
 from serve_app.settings import Settings
-from serve_app.storage.blobs import BlobStore, LocalBlobStore
+from serve_app.storage.blobs import BlobStore, build_blob_store
 from serve_app.storage.db import Database
 from serve_app.storage.tables import Attribute, utcnow
 
@@ -24,7 +24,7 @@ class Storage:
 
     def __init__(self, settings: Settings) -> None:
         self.database = Database(settings.resolved_database_url)
-        self.blobs: BlobStore = LocalBlobStore(settings.samples_dir)
+        self.blobs: BlobStore = build_blob_store(settings)
         self._ready = False
         self._lock = asyncio.Lock()
         self._expiry: asyncio.Task | None = None
@@ -56,9 +56,10 @@ class Storage:
                 log.exception("removing expired attributes failed")
 
     async def close(self) -> None:
-        """Stop the expiry task and close the database connections."""
+        """Stop the expiry task and close the database and blob store connections."""
         if self._expiry is not None:
             self._expiry.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._expiry
         await self.database.dispose()
+        await self.blobs.close()
