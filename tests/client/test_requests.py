@@ -177,10 +177,11 @@ def test_credentials():
         luna_client.LunaClient(token="t", auth=("a", "b"))
 
 
-def test_events_without_waiting_answer_none():
-    script = Script([httpx.Response(202)])
+def test_an_event_saved_without_waiting_has_its_id_too():
+    saved = {"event_id": HANDLER_ID, "url": f"/1/events/{HANDLER_ID}"}
+    script = Script([answer(saved, 202)])
     with sync_client(script, account_id=ACCOUNT) as luna:
-        assert luna.save_event(HANDLER_ID, {"source": "cam"}, wait_saving=0) is None
+        assert luna.save_event(HANDLER_ID, {"source": "cam"}, wait_saving=0).event_id == HANDLER_ID
     assert script.requests[0].url.params["wait_saving"] == "0"
 
 

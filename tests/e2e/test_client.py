@@ -238,3 +238,61 @@ async def test_async_client(service_url, account, photo_bytes):
         assert await luna.count_handlers() == 1
         with pytest.raises(luna_client.NotFound):
             await luna.get_event(str(uuid.uuid4()))
+
+
+def test_faces_lists_images_and_raw_events(luna, photo_bytes):
+    photo = photo_bytes("obama.jpg")
+    # A dynamic handler: policies with each request, here storing the source image.
+    handler = luna.create_handler(is_dynamic=True)
+    policies = {
+        "extract_policy": {"extract_face_descriptor": 1},
+        "storage_policy": {
+            "image_origin_policy": {"store_image": 1},
+            "attribute_policy": {"store_attribute": 1},
+        },
+    }
+    generated = luna.emit_events(handler.handler_id, photo, policies=policies)
+    assert not undeclared(generated)
+    [event] = generated.events
+    [detection] = event.detections
+    image_id = detection["image_origin"].rsplit("/", 1)[-1]
+    assert luna.get_image(image_id) == photo
+    attribute_id = event.face_attributes["attribute_id"]
+
+    # A face from the stored attribute, in a list, changed, detached, upgraded.
+    staff = luna.create_list(user_data="raw").list_id
+    face = luna.create_face(attribute_id=attribute_id, external_id="emp-1", lists=[staff])
+    luna.update_face(face.face_id, user_data="renamed")
+    stored = luna.get_face(face.face_id)
+    assert not undeclared(stored)
+    assert (stored.user_data, stored.external_id, stored.lists) == ("renamed", "emp-1", [staff])
+    luna.link_faces(staff, [face.face_id], action="detach")
+    assert luna.get_list(staff).faces_count == 0
+    upgraded = luna.upgrade({"face_id": face.face_id})
+    assert upgraded.face_id == face.face_id and not undeclared(upgraded)
+
+    # A client-built event of the dynamic handler, stored, then queued.
+    saved = luna.save_event(handler.handler_id, {"source": "raw-client", "tags": ["raw"]})
+    assert luna.get_event(saved.event_id).source == "raw-client"
+    queued = luna.save_event(handler.handler_id, {"source": "queued"}, wait_saving=0)
+    assert queued.url == f"/1/events/{queued.event_id}"
+
+    # ISO checks and a verifier on descriptors.
+    iso = luna.iso(photo)
+    assert iso.images[0].status == 1 and not undeclared(iso)
+    verifier = luna.create_verifier({"verification_threshold": 0.9}).verifier_id
+    assert luna.replace_verifier(verifier, {"verification_threshold": 0.5}) >= 1
+    descriptor = luna.get_attribute(attribute_id).descriptor
+    raw = luna.verify_raw(verifier, [base64.b64decode(descriptor.sdk_descriptor)], [{"id": "x", "data": descriptor.sdk_descriptor}])
+    assert raw.matches[0].matches[0].status is True
+
+    # Removal.
+    sample_id = luna.detect(photo).images[0].detections.samples[0].face.sample_id
+    luna.delete_face_sample(sample_id)
+    with pytest.raises(luna_client.NotFound):
+        luna.get_face_sample(sample_id)
+    luna.delete_face(face.face_id)
+    luna.delete_list(staff)
+    luna.delete_attribute(attribute_id)
+    with pytest.raises(luna_client.NotFound):
+        luna.get_attribute(attribute_id)

@@ -224,16 +224,17 @@ class SyncOperations:
 
     def save_event(
         self, handler_id: str, event: Body, **query: QueryValue
-    ) -> responses.EventSaved | None:
+    ) -> responses.EventSaved:
         """``POST /1/handlers/{handler_id}/events/raw``: store a client-built event of a
-        dynamic handler. None when the service only queued it (``wait_saving=0``, 202)."""
+        dynamic handler; with ``wait_saving=0`` the service answers once it is queued (202),
+        with the same id."""
         return self._send(
             call(
                 "POST /1/handlers/{handler_id}/events/raw",
                 path={"handler_id": handler_id},
                 query=query,
                 json=event,
-                model=responses.EventSaved | None,
+                model=responses.EventSaved,
             )
         )
 

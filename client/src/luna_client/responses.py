@@ -44,7 +44,7 @@ class ListCreated(LunaModel):
 
 
 class EventSaved(LunaModel):
-    """``POST /1/handlers/{id}/events/raw`` (201)."""
+    """``POST /1/handlers/{id}/events/raw`` (201, or 202 when only queued)."""
 
     event_id: str
     url: str
