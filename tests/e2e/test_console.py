@@ -195,6 +195,22 @@ def api(service_url: str, account: str) -> httpx.Client:
     return httpx.Client(base_url=service_url, headers={"Luna-Account-Id": account}, timeout=120)
 
 
+def test_the_console_files_are_served_and_nothing_else(service_url):
+    """No browser needed: the thin router serves its own files only, outside the API."""
+    with httpx.Client(base_url=service_url, timeout=30) as http:
+        page = http.get("/console/")
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert '<script type="module" src="/console/app.js">' in page.text
+        module = http.get("/console/views/detect.js")
+        assert module.headers["content-type"].startswith("text/javascript")
+        assert module.headers["cache-control"] == "no-cache"
+        for path in ("/console/missing.js", "/console/%2e%2e/routes/console.py", "/console/.."):
+            refused = http.get(path)
+            assert refused.status_code == 404 and refused.json()["error_code"] == 12013, path
+        spec = http.get("/1/docs/spec", headers={"Accept": "application/x-yaml"}).text
+        assert "/console" not in spec
+
+
 def test_detect_draws_every_face_with_its_attributes(console):
     console.open("detect")
     console.pick("detect-image", "group_six.jpg")
