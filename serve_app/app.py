@@ -63,6 +63,7 @@ def create_app(services: Services) -> FastAPI:
         # Write buffered events (wait_saving=0), stop the expiry task and close pooled
         # connections when the replica stops.
         await services.event_writer.close()
+        await services.fanout.close()  # after the writer: its last events still go out
         await services.storage.close()
 
     app = FastAPI(

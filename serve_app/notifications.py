@@ -5,8 +5,9 @@ events published for them through a bounded queue of its own. The publisher neve
 a subscriber's queue is full its oldest message is dropped (and counted), so one slow client
 cannot hold back the event pipeline or the other subscribers.
 
-The hub lives in one process: with several ingress replicas, a subscriber receives the events
-of the replica it is connected to (docs/events.md says what would lift that).
+The hub lives in one process. Events reach it through a fan-out (serve_app.fanout): with
+several ingress replicas, each replica's hub also gets the events the others publish, so a
+subscriber receives its account's events whichever replica made them (docs/shared-state.md).
 """
 
 from __future__ import annotations
@@ -16,13 +17,21 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from deployments import metrics
 
 log = logging.getLogger(__name__)
 
 DEFAULT_QUEUE_SIZE = 256
+
+
+class Publisher(Protocol):
+    """What publishes events for subscribers: a hub, or a fan-out to every replica's hub."""
+
+    def publish(self, account_id: str, handler_id: str | None, body: dict[str, Any]) -> object:
+        """Hand ``body`` to the subscribers of ``account_id`` (and ``handler_id``)."""
+        ...
 
 
 @dataclass(eq=False)

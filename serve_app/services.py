@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from serve_app.estimators import Estimators
+from serve_app.fanout import Fanout, build_fanout
 from serve_app.matching import Matcher, deployed_matcher, local_matcher
 from serve_app.notifications import EventHub
 from serve_app.settings import Settings
@@ -31,8 +32,10 @@ class Services:
 
     def __post_init__(self) -> None:
         self.storage = Storage(self.settings)
-        self.notifier = EventHub()
-        self.event_writer = EventWriter(self.storage, self.notifier)
+        self.notifier = EventHub()  # this replica's WebSocket subscribers
+        # Events go out through the fan-out: to this replica's subscribers and to the others'.
+        self.fanout: Fanout = build_fanout(self.settings, self.notifier)
+        self.event_writer = EventWriter(self.storage, self.fanout)
         self._matcher: Matcher | None = None
         self._matcher_lock = asyncio.Lock()
 

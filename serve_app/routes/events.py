@@ -149,6 +149,9 @@ async def events_socket(websocket: WebSocket) -> None:
     except LunaError as error:
         await _refuse(websocket, error)
         return
+    # Listening for the other replicas' events before accepting: once the client is
+    # connected, an event published anywhere reaches it.
+    await services.fanout.start()
     await websocket.accept()
     with services.notifier.subscription(account_id, handler_id) as subscription:
         await _send_until_closed(websocket, subscription)

@@ -3,7 +3,8 @@
 :class:`EventStore` works in one session and one account. :class:`EventWriter` owns the
 transactions: ``save(events, wait=True)`` returns once the events are committed;
 ``save(events, wait=False)`` buffers them for a background task that writes batches. After
-events are committed, those marked ``notify`` are published to the notification hub.
+events are committed, those marked ``notify`` are published to WebSocket subscribers (through
+the fan-out to every ingress replica, serve_app.fanout).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from deployments import metrics
-from serve_app.notifications import EventHub
+from serve_app.notifications import Publisher
 from serve_app.storage.store import Storage
 from serve_app.storage.tables import Event, EventTag
 
@@ -250,7 +251,7 @@ class EventWriter:
     def __init__(
         self,
         storage: Storage,
-        notifier: EventHub,
+        notifier: Publisher,
         flush_interval_s: float = 1.0,
         max_batch: int = 500,
         max_pending: int = 50_000,
