@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m serve_app.launch [--config serve_config.yaml] [--host H] [--port P]
+    python -m serve_app.launch [--profile laptop|gpu|loadtest | --config FILE] [--host H] [--port P]
 
 Host and port also come from ``LUNA_HOST`` / ``LUNA_PORT``. The config's relative paths are
 made absolute and the result is written beside the data (``<data_dir>/serve_config.run.yaml``),
@@ -21,6 +21,7 @@ import yaml
 
 from models import paths
 from models import provision as provisioning
+from serve_app.profiles import PROFILES, load_config, profile_path
 from serve_app.settings import LimitSettings
 
 
@@ -57,7 +58,9 @@ def max_body_bytes(config: dict[str, Any]) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Provision, write the effective config, and replace this process with ``serve run``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", type=Path, default=Path("serve_config.yaml"))
+    choice = parser.add_mutually_exclusive_group()
+    choice.add_argument("--profile", choices=sorted(PROFILES), help="a shipped profile by name")
+    choice.add_argument("--config", type=Path, help="a config file (default: the laptop profile)")
     parser.add_argument("--host", default=os.environ.get("LUNA_HOST"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("LUNA_PORT") or 0) or None)
     parser.add_argument("--no-provision", action="store_true", help="skip fetching model files")
@@ -68,13 +71,13 @@ def main(argv: list[str] | None = None) -> int:
 
     data_dir = paths.data_dir()
     os.environ["LUNA_DATA_DIR"] = str(data_dir)
-    if not options.no_provision and provisioning.main(["--config", str(options.config)]) != 0:
-        return 1
-    with open(options.config) as stream:
-        config = effective_config(yaml.safe_load(stream) or {}, options.host, options.port)
+    source = options.config or profile_path(options.profile or "laptop")
+    config = effective_config(load_config(source), options.host, options.port)
     run_config = options.run_config or data_dir / "serve_config.run.yaml"
     run_config.parent.mkdir(parents=True, exist_ok=True)
     run_config.write_text(yaml.safe_dump(config, sort_keys=False))
+    if not options.no_provision and provisioning.main(["--config", str(run_config)]) != 0:
+        return 1
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     # Ray's HTTP proxy buffers whole bodies before the app sees them: refuse oversized ones
     # there, at the configured limit, so they cost neither the proxy's nor the ingress's memory.

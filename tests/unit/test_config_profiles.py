@@ -8,15 +8,17 @@ import pytest
 import yaml
 from ray.serve.schema import ServeDeploySchema
 
+from serve_app.profiles import PROFILES as BY_NAME
+from serve_app.profiles import load_config, profile_path
 from serve_app.ray_app import deployment_names
 from serve_app.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-PROFILES = {"cpu": ROOT / "serve_config.yaml", "gpu": ROOT / "serve_config.gpu.yaml"}
+PROFILES = {"cpu": "laptop", "gpu": "gpu", "loadtest": "loadtest"}
 
 
 def load(profile: str) -> dict:
-    return yaml.safe_load(PROFILES[profile].read_text())
+    return load_config(profile_path(PROFILES[profile]))
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -80,3 +82,38 @@ def test_kuberay_manifest_carries_a_valid_config_for_every_deployment():
     settings = Settings.from_args(app["args"])
     names = {d["name"] for d in app["deployments"]}
     assert names == deployment_names(settings)
+
+
+def test_profiles_by_name_are_the_shipped_files():
+    assert set(BY_NAME) == {"laptop", "gpu", "loadtest"}
+    assert yaml.safe_load((ROOT / "serve_config.yaml").read_text()) == load("cpu")
+    with pytest.raises(ValueError, match="laptop, gpu, loadtest"):
+        profile_path("fast")
+
+
+def test_loadtest_profile_autoscales_the_ingress_and_every_estimator_within_two_cores():
+    base = {d["name"]: d for d in load("cpu")["applications"][0]["deployments"]}
+    [app] = load("loadtest")["applications"]
+    assert app["args"] == load("cpu")["applications"][0]["args"]  # the same models and limits
+    deployments = {d["name"]: d for d in app["deployments"]}
+    assert set(deployments) == set(base)
+    for name, deployment in deployments.items():
+        scaling = deployment.get("autoscaling_config")
+        if name.startswith("matcher_shard_"):
+            assert scaling is None and deployment["num_replicas"] == 1  # one replica a shard
+            continue
+        assert "num_replicas" not in deployment, name
+        assert scaling["min_replicas"] == 1 < scaling["max_replicas"], name
+        assert scaling["upscale_delay_s"] < scaling["downscale_delay_s"], name
+        # Everything else (batching, ongoing requests, logging) is the laptop profile's.
+        assert deployment.get("user_config") == base[name].get("user_config")
+        assert deployment["max_ongoing_requests"] == base[name]["max_ongoing_requests"]
+    # Every replica at its maximum still fits Ray's count of a 2-core machine.
+    peak = sum(
+        d["ray_actor_options"].get("num_cpus", 1)
+        * (d.get("autoscaling_config") or {"max_replicas": d.get("num_replicas", 1)})[
+            "max_replicas"
+        ]
+        for d in deployments.values()
+    )
+    assert peak <= 2.0
