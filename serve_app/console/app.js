@@ -66,8 +66,23 @@ function buildLogin() {
     // One cheap read that needs the account: it tells whether the credentials work.
     const count = await busy(status, () => get("/1/handlers/count"));
     if (count) {
+      if (mode.value !== "none") await learnAccount();
       fill(status, h("span", { class: "ok", id: "login-ok" }, `signed in · ${count.handlers_count} handler(s)`));
       route(); // the view shows the new account's objects
+    }
+  }
+
+  /** The credentials' account, shown in the account field and named by the live view's
+   * socket. The API has no "who am I": the account's tokens name it, when it has one. */
+  async function learnAccount() {
+    try {
+      const found = await get("/1/accounts/tokens", { page_size: 1 });
+      if (found.tokens.length) {
+        setAccountId(found.tokens[0].account_id);
+        account.value = found.tokens[0].account_id;
+      }
+    } catch {
+      // not known: the field keeps what it had
     }
   }
 

@@ -275,6 +275,18 @@ def test_handlers_create_validate_inline_edit_and_delete(console, service_url):
     assert stored["policies"]["detect_policy"]["yaw_threshold"] == 40
     assert stored["description"] == "entrance camera, frontal faces"
 
+    # A field the form lacks, typed into the JSON editor: its error shows beside the JSON.
+    console.driver.execute_script(
+        """const editor = document.querySelector('textarea[name="policies-json"]');
+        const policies = JSON.parse(editor.value);
+        policies.conditional_tags_policy = [{tag: ""}];
+        editor.value = JSON.stringify(policies);
+        editor.dispatchEvent(new Event("change"));"""
+    )
+    console.click("#handler-validate")
+    error = console.wait_for('[data-error-for=""]', "conditional_tags_policy.0.tag")
+    assert "at least 1 character" in error.text, error.text
+
     row = console.wait_for('[data-testid="handler-row"]', "frontal faces")
     row.find_element("xpath", ".//button[text()='Delete']").click()
     console.driver.switch_to.alert.accept()
@@ -420,6 +432,7 @@ def test_with_auth_on_a_token_in_the_login_box_decides_the_account(driver, auth_
             json={"login": "camera", "password": "a camera password", "account_type": "user"},
         )
         assert made.status_code == 201, made.text
+        camera_account = made.json()["account_id"]
         issued = http.post("/1/accounts/tokens", auth=("camera", "a camera password"), json={})
         assert issued.status_code == 201, issued.text
         token = issued.json()["token"]
@@ -443,6 +456,8 @@ def test_with_auth_on_a_token_in_the_login_box_decides_the_account(driver, auth_
     console.type("#login-token", token)
     console.click("#login-apply")
     console.wait_for("#login-ok", "1 handler(s)")
+    # The account field shows the token's account (the live view names it).
+    assert console.find("#login-account").get_attribute("value") == camera_account
     console.wait_for('[data-testid="handler-row"]', "camera's own")
     rows = console.find_all('[data-testid="handler-row"]')
     assert [r.text for r in rows if "admin's" in r.text] == []
