@@ -12,6 +12,7 @@ from deployments.matcher import MatcherShard
 from serve_app.estimators import build_estimator
 from serve_app.ingress import Ingress
 from serve_app.matching import load_pages, shard_name
+from serve_app.matching.changes import follower_for
 from serve_app.settings import Settings
 
 
@@ -36,7 +37,9 @@ def matcher_shards(settings: Settings) -> list[Application]:
         settings.resolved_database_url, model.descriptor_version, model.descriptor_size
     )
     return [
-        MatcherShard.options(name=shard_name(index)).bind(load_pages, index, count, payload)
+        MatcherShard.options(name=shard_name(index)).bind(
+            load_pages, index, count, payload, follower_for
+        )
         for index in range(count)
     ]
 

@@ -35,9 +35,33 @@ class Shards(ABC):
     ) -> list[list[list[FaceMatch]]]:
         """Each shard's top-k per query, every shard searched at once."""
 
-    @abstractmethod
+    async def refresh(
+        self,
+        database: Database,
+        account_id: str,
+        face_ids: Sequence[str],
+        descriptor_version: int,
+        dims: int,
+    ) -> None:
+        """Bring the shards up to date with these faces as the database holds them now; every
+        later search sees them. By default: read them and send each shard its own."""
+        rows, removals = await read_faces(database, account_id, face_ids, descriptor_version, dims)
+        upserts: dict[int, list[FaceRow]] = {}
+        removed: dict[int, list[str]] = {}
+        for row in rows:
+            upserts.setdefault(shard_of(row.face_id, self.count), []).append(row)
+        for face_id in removals:
+            removed.setdefault(shard_of(face_id, self.count), []).append(face_id)
+        await asyncio.gather(
+            *(
+                self.apply(i, upserts.get(i, []), removed.get(i, []))
+                for i in sorted(set(upserts) | set(removed))
+            )
+        )
+
     async def apply(self, shard: int, rows: list[FaceRow], removals: list[str]) -> None:
         """Upsert and remove faces of shard ``shard``; seen by every later search."""
+        raise NotImplementedError(f"{type(self).__name__} refreshes otherwise")
 
 
 class Matcher:
@@ -77,23 +101,10 @@ class Matcher:
     async def refresh_faces(self, account_id: str, face_ids: Sequence[str]) -> None:
         """Re-read these faces of ``account_id`` from the database and update the index:
         one call after a face is created, updated, linked, unlinked, upgraded or removed.
-        Only the shards that hold them hear of it. When it returns, every later search sees
-        the change (read-your-writes)."""
-        rows, removals = await read_faces(
+        When it returns, every later search of this matcher sees the change
+        (read-your-writes)."""
+        await self.shards.refresh(
             self.database, account_id, face_ids, self.descriptor_version, self.dims
-        )
-        count = self.shards.count
-        upserts: dict[int, list[FaceRow]] = {}
-        removed: dict[int, list[str]] = {}
-        for row in rows:
-            upserts.setdefault(shard_of(row.face_id, count), []).append(row)
-        for face_id in removals:
-            removed.setdefault(shard_of(face_id, count), []).append(face_id)
-        await asyncio.gather(
-            *(
-                self.shards.apply(i, upserts.get(i, []), removed.get(i, []))
-                for i in sorted(set(upserts) | set(removed))
-            )
         )
 
     def check_queries(self, vectors: np.ndarray, version: int) -> np.ndarray:

@@ -8,9 +8,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from ray.exceptions import RayActorError
 
-from models.matching import CandidateFilter, FaceRow
+from models.matching import CandidateFilter
 from models.matching.batching import BusyBatcher
+from serve_app.matching import changes
 from serve_app.matching.api import FaceMatch, Matcher, Shards
 from serve_app.storage.db import Database
 
@@ -18,9 +20,14 @@ log = logging.getLogger(__name__)
 
 
 class DeployedShards(Shards):
-    """Shard ``i`` is ``handles[i]`` (a DeploymentHandle of ``matcher_shard_i``); the shards
-    read the database themselves when they start. Each shard deployment must run one
-    replica: a change reaches one replica.
+    """Shard ``i`` is ``handles[i]`` (a DeploymentHandle of ``matcher_shard_i``), with one
+    replica or several; the shards read the database themselves when they start.
+
+    Changes go through the face change feed (``serve_app.matching.changes``): ``refresh``
+    appends them and every replica of the shards follows it. Each search names the last
+    change this ingress wrote, so a replica behind it catches up first (read-your-writes
+    from any replica). A search that meets a dead replica is sent again (searches change
+    nothing): Serve routes the retry to a live one.
 
     Searches are batched here too, before the hop: the searches of this ingress that wait for
     a shard (same account and filter) go to it as one call with their queries stacked, so
@@ -28,13 +35,33 @@ class DeployedShards(Shards):
     several ingress replicas in turn).
     """
 
-    def __init__(self, handles: Sequence[Any], load_timeout_s: float = 3600.0) -> None:
+    def __init__(
+        self, handles: Sequence[Any], load_timeout_s: float = 3600.0, retries: int = 3
+    ) -> None:
         if not handles:
             raise ValueError("a matcher needs at least one shard")
         self.handles = list(handles)
         self.count = len(self.handles)
         self.load_timeout_s = load_timeout_s
-        self._batchers = [BusyBatcher(handle.search.remote) for handle in self.handles]
+        self.retries = retries
+        self.written = 0  # the last change this ingress appended to the feed
+        self._batchers = [BusyBatcher(self._searcher(handle)) for handle in self.handles]
+
+    def _searcher(self, handle: Any):
+        async def search(account_id, queries, candidates, limit):
+            for attempt in range(self.retries + 1):
+                try:
+                    return await handle.search.remote(
+                        account_id, queries, candidates, limit, self.written
+                    )
+                except RayActorError:
+                    if attempt == self.retries:
+                        raise
+                    log.warning("matcher shard replica died during a search; sending it again")
+                    await asyncio.sleep(0.05 * 2**attempt)
+            raise AssertionError("not reached")
+
+        return search
 
     async def start(self) -> None:
         """Wait for every shard's load."""
@@ -50,9 +77,17 @@ class DeployedShards(Shards):
             *(b.search(account_id, queries, candidates, limit) for b in self._batchers)
         )
 
-    async def apply(self, shard: int, rows: list[FaceRow], removals: list[str]) -> None:
-        """Send shard ``shard`` its changes."""
-        await self.handles[shard].apply.remote(rows, removals)
+    async def refresh(
+        self,
+        database: Database,
+        account_id: str,
+        face_ids: Sequence[str],
+        descriptor_version: int,
+        dims: int,
+    ) -> None:
+        """Append the changes to the feed; the replicas read the faces themselves."""
+        if face_ids:
+            self.written = max(self.written, await changes.record(database, account_id, face_ids))
 
 
 def deployed_matcher(

@@ -10,8 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 class MatcherSettings(BaseModel):
     """How faces are matched: shards, the index kind and its parameters, loading.
 
-    One shard deployment per shard, each with exactly one replica (a change is sent to one
-    replica; see docs/matching.md). ``exact_below``: an account's faces (or a filter's
+    One shard deployment per shard, with one replica or more (``num_replicas`` of its
+    deployment): every replica follows the face change feed, polling it every
+    ``follow_interval_s`` (docs/matching.md). ``exact_below``: an account's faces (or a filter's
     selection) up to this many are searched exactly; above, with the ``index`` kind:
     ``fastscan`` (every face as a 4-bit PQ code, the best ``refine`` re-ranked exactly) or
     IVF (``nlist`` cells, 0 = about 4*sqrt(n); ``nprobe`` cells searched). ``large_vectors``:
@@ -30,6 +31,7 @@ class MatcherSettings(BaseModel):
     rerank: int = Field(4, ge=1, le=100)
     threads: int = Field(1, ge=1, le=64)
     large_vectors: Literal["float16", "float32"] = "float16"
+    follow_interval_s: float = Field(0.25, gt=0, le=60)
     page_size: int = Field(5000, ge=100, le=30_000)
     load_timeout_s: float = Field(3600.0, gt=0)
 
@@ -49,6 +51,7 @@ class MatcherSettings(BaseModel):
                 "threads": self.threads,
                 "large_vectors": self.large_vectors,
             },
+            "follow_interval_s": self.follow_interval_s,
             "loader": {
                 "database_url": database_url,
                 "descriptor_version": descriptor_version,

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -235,3 +236,17 @@ class AccountToken(Base):
     description: Mapped[str] = mapped_column(String(128), default="")
     create_time: Mapped[datetime] = mapped_column(UTCDateTime)
     expiration_time: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class FaceChange(Base):
+    """The change feed of faces for matcher shard replicas: a row per face created, changed,
+    linked, unlinked or removed, in the order written (``seq``). Each replica of a shard
+    follows it from the sequence number its load started at (docs/matching.md); old rows
+    are trimmed."""
+
+    __tablename__ = "face_changes"
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                     primary_key=True, autoincrement=True)  # fmt: skip
+    account_id: Mapped[str] = mapped_column(ID)
+    face_id: Mapped[str] = mapped_column(ID)
+    create_time: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -100,7 +100,7 @@ def test_loadtest_profile_autoscales_the_ingress_and_every_estimator_within_two_
     for name, deployment in deployments.items():
         scaling = deployment.get("autoscaling_config")
         if name.startswith("matcher_shard_"):
-            assert scaling is None and deployment["num_replicas"] == 1  # one replica a shard
+            assert scaling is None and deployment["num_replicas"] == 1  # loads before answering
             continue
         assert "num_replicas" not in deployment, name
         assert scaling["min_replicas"] == 1 < scaling["max_replicas"], name

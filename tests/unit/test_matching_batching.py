@@ -107,7 +107,10 @@ class FakeHandle:
     """A deployment handle whose ``search.remote`` is the fake index (what Ray would call)."""
 
     def __init__(self, index: FakeIndex) -> None:
-        self.search = type("Method", (), {"remote": staticmethod(index.search)})()
+        async def remote(account, queries, filt, limit, min_change):
+            return await index.search(account, queries, filt, limit)
+
+        self.search = type("Method", (), {"remote": staticmethod(remote)})()
 
 
 async def test_the_ingress_sends_concurrent_searches_to_a_deployed_shard_in_few_calls():
