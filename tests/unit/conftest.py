@@ -11,6 +11,7 @@ from models.face.head_pose import HeadPoseEstimator
 from models.face.landmarks import Landmarks106
 from models.face.scrfd import ScrfdDetector
 from models.provision.manifest import load_manifest
+from serve_app.storage.db import Database
 
 
 def _adapter(models_dir, cls, name, **extra):
@@ -68,3 +69,12 @@ def warps(faces):
         return [warp_face(image, d.landmarks5) for d in found]
 
     return get
+
+
+@pytest.fixture
+async def database(tmp_path):
+    """A migrated SQLite database of this test alone."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'luna.db'}")
+    await db.migrate()
+    yield db
+    await db.dispose()

@@ -12,20 +12,11 @@ from sqlalchemy import insert
 from models.matching import CandidateFilter, IndexConfig, ShardServer
 from serve_app.matching import changes
 from serve_app.matching.changes import ChangeFollower
-from serve_app.storage.db import Database
 from serve_app.storage.lists import FaceStore
 from serve_app.storage.tables import FaceChange
 from tests.unit.test_matching_db import DIMS, VERSION, add_face, unit
 
 NONE = CandidateFilter()
-
-
-@pytest.fixture
-async def database(tmp_path):
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'luna.db'}")
-    await db.migrate()
-    yield db
-    await db.dispose()
 
 
 async def replica(db) -> tuple[ShardServer, ChangeFollower]:

@@ -24,14 +24,6 @@ def unit(x: np.ndarray) -> np.ndarray:
     return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
 
 
-@pytest.fixture
-async def database(tmp_path):
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'luna.db'}")
-    await db.migrate()
-    yield db
-    await db.dispose()
-
-
 async def add_face(
     db: Database, account: str, vector: np.ndarray, version: int = VERSION, lists=()
 ):
