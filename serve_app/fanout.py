@@ -68,6 +68,7 @@ class LocalFanout(Fanout):
 CHANNEL = "luna_events"
 # NOTIFY refuses payloads of 8000 bytes or more; a part's header takes under 100 of them.
 PART_CHARS = 7800
+SEND_BATCH = 200  # parts sent in one statement
 MAX_QUEUED_PARTS = 100_000  # beyond it (a long outage) the oldest parts are dropped
 PARTIAL_TIMEOUT_S = 60.0  # a message whose parts stop arriving is forgotten after this
 RECONNECT_S = (0.5, 1.0, 2.0, 5.0)
@@ -138,6 +139,11 @@ class PostgresFanout(Fanout):
                     except asyncio.CancelledError:
                         raise
                     except Exception as error:
+                        if connection is not None and not connection.is_closed():
+                            # The database refused the batch on a live connection: sending
+                            # it again would fail again and hold back every later event.
+                            self._drop_batch(error)
+                            continue
                         # The parts stay queued (bounded) and go out once the database is back.
                         log.warning("sending event notifications failed (%r); retrying", error)
                         connection = await _close_quietly(connection)
@@ -149,12 +155,19 @@ class PostgresFanout(Fanout):
     async def _send(self, connection: Any) -> None:
         """Send up to a batch of queued parts in one statement (one transaction: they are
         delivered in order); they leave the queue only once sent."""
-        batch = [self._queue[i] for i in range(min(len(self._queue), 200))]
+        batch = [self._queue[i] for i in range(min(len(self._queue), SEND_BATCH))]
         await connection.execute(
             "SELECT pg_notify($1, part) FROM unnest($2::text[]) AS part", self.channel, batch
         )
         for _ in batch:
             self._queue.popleft()
+
+    def _drop_batch(self, error: BaseException) -> None:
+        count = min(len(self._queue), SEND_BATCH)
+        for _ in range(count):
+            self._queue.popleft()
+        self.dropped += count
+        log.error("the database refused %d event notification parts (%r); dropped", count, error)
 
     # Receiving.
 

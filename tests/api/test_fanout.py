@@ -146,3 +146,16 @@ def test_settings_choose_the_fanout():
         build_fanout(on_sqlite, EventHub())
     dsn = asyncpg_dsn("postgresql+asyncpg://luna:pw@db:5432/luna?ssl=require")
     assert dsn == "postgresql://luna:pw@db:5432/luna?ssl=require"
+
+
+async def test_notifications_the_database_refuses_are_dropped_not_retried_forever():
+    # An empty channel name is refused by pg_notify on a live connection, as a bad batch would
+    # be: it is dropped and counted, and the sender stays free for later events.
+    fanout = PostgresFanout(EventHub(), asyncpg_dsn(required_postgres()), channel="")
+    fanout.publish(new_account(), HANDLER_A, {"event_id": "refused"})
+    for _ in range(100):
+        if fanout.dropped:
+            break
+        await asyncio.sleep(0.05)
+    assert fanout.dropped == 1 and not fanout._queue
+    await fanout.close()
