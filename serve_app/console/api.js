@@ -91,14 +91,12 @@ function headers(extra = {}) {
 }
 
 /**
- * The fetch credentials mode: with the login box's own credentials, "omit", so that a 401
- * (whose WWW-Authenticate challenge would make the browser open its login dialog, and keep a
- * headless one waiting) comes back to the console as an error to show; without them, the
- * browser's own credentials for this site (its login prompt) go along.
+ * The fetch credentials mode: always "omit". The console sends the login box's credentials
+ * itself, and a 401 must come back to it as an error to show: with the browser's own
+ * credentials allowed, its WWW-Authenticate challenge would open the browser's login dialog
+ * (and keep a headless one waiting).
  */
-function credentialsMode() {
-  return authorization() ? "omit" : "same-origin";
-}
+const CREDENTIALS_MODE = "omit";
 
 /**
  * The absolute URL of a path of this service. Built on the origin, which never holds the
@@ -136,7 +134,7 @@ export async function call(method, path, { params, body, json } = {}) {
       method,
       headers: headers(extra),
       body: payload,
-      credentials: credentialsMode(),
+      credentials: CREDENTIALS_MODE,
     });
   } catch (error) {
     throw new LunaError(0, { error_code: -1, desc: "network error", detail: String(error) });
@@ -166,7 +164,7 @@ export const del = (path) => call("DELETE", path);
 export async function imageUrl(path) {
   const response = await fetch(url(path), {
     headers: headers({ Accept: "image/*" }),
-    credentials: credentialsMode(),
+    credentials: CREDENTIALS_MODE,
   });
   if (!response.ok) {
     let body = null;
@@ -180,10 +178,28 @@ export async function imageUrl(path) {
   return URL.createObjectURL(await response.blob());
 }
 
+/**
+ * The subprotocols a live-events socket offers: with the login box's credentials, "luna" and
+ * "luna.authorization.<base64url of the Authorization header>" (a browser cannot set headers on
+ * a WebSocket; the service checks the second and accepts the first), else none.
+ */
+export function eventsSocketProtocols() {
+  const auth = authorization();
+  if (!auth) return [];
+  const bytes = new TextEncoder().encode(auth);
+  const base64url = btoa(String.fromCharCode(...bytes))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replace(/=+$/, "");
+  return ["luna", `luna.authorization.${base64url}`];
+}
+
 /** The WebSocket URL of live events, for this account and optionally one handler. */
 export function eventsSocketUrl(handlerId) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  // Browsers cannot set headers on a WebSocket: the account goes in the query.
-  const params = { account_id: accountId(), handler_id: handlerId || undefined };
+  // Browsers cannot set headers on a WebSocket: the account goes in the query, unless the
+  // credentials (eventsSocketProtocols) decide it.
+  const account = authorization() ? undefined : accountId();
+  const params = { account_id: account, handler_id: handlerId || undefined };
   return `${scheme}//${location.host}/1/ws${query(params)}`;
 }

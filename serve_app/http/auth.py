@@ -37,10 +37,16 @@ log = logging.getLogger(__name__)
 USER = "user"
 ADMIN = "admin"
 ACCOUNT_TYPES = (USER, ADMIN)
-# Routes anyone may call: probes and documents carry no account data.
-PUBLIC_PATHS = frozenset({"/version", "/healthcheck", "/1/healthcheck"})
-PUBLIC_PREFIXES = ("/1/docs/",)
+# Routes anyone may call: probes, documents and the console's static files carry no account
+# data (the console logs in with its own box, so its page must load without credentials).
+PUBLIC_PATHS = frozenset({"/version", "/healthcheck", "/1/healthcheck", "/console"})
+PUBLIC_PREFIXES = ("/1/docs/", "/console/")
 PRINCIPAL_KEY = "luna_principal"
+# Browsers cannot set headers on a WebSocket, only offer subprotocols: a subscriber may offer
+# ``luna`` and ``luna.authorization.<base64url of an Authorization header's value>``, and the
+# service, having checked the second, accepts the first (a browser needs one accepted).
+WS_PROTOCOL = "luna"
+WS_CREDENTIALS_PREFIX = "luna.authorization."
 CHALLENGE = b'Basic realm="luna", charset="UTF-8", Bearer realm="luna"'
 
 # scrypt's cost: 16 MiB and about 0.1 s per hash on a small core, what guessing a password
@@ -264,6 +270,21 @@ class Authenticator:
             pass  # another replica created it first
 
 
+def websocket_authorization(scope: Scope) -> str | None:
+    """The Authorization header value a WebSocket subscriber offered as a subprotocol
+    (``luna.authorization.<base64url>``), if any; LUNA's 11065 when it does not decode."""
+    for offered in scope.get("subprotocols") or ():
+        if offered.startswith(WS_CREDENTIALS_PREFIX):
+            encoded = offered.removeprefix(WS_CREDENTIALS_PREFIX)
+            try:
+                padding = "=" * (-len(encoded) % 4)
+                raw = base64.b64decode(encoded + padding, altchars=b"-_", validate=True)
+                return raw.decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError) as exc:
+                raise LunaError(AUTH_FAILED, "malformed credentials subprotocol") from exc
+    return None
+
+
 def _public(path: str) -> bool:
     return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
 
@@ -286,6 +307,8 @@ class AuthMiddleware:
             if key == b"authorization":
                 header = value.decode("latin-1")
         try:
+            if header is None and scope["type"] == "websocket":
+                header = websocket_authorization(scope)
             if header is not None and header.strip():
                 principal = await self.authenticator.authenticate(header)
                 scope.setdefault("state", {})[PRINCIPAL_KEY] = principal

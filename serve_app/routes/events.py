@@ -20,7 +20,7 @@ from serve_app.errors import (
     LunaError,
 )
 from serve_app.http import protocol
-from serve_app.http.auth import principal_of
+from serve_app.http.auth import WS_PROTOCOL, principal_of
 from serve_app.http.protocol import respond
 from serve_app.notifications import Subscription
 from serve_app.routes.deps import AccountFilter, AccountScope, Page, ServicesDep
@@ -142,7 +142,8 @@ async def _send_until_closed(websocket: WebSocket, subscription: Subscription) -
 @router.websocket("/1/ws")
 async def events_socket(websocket: WebSocket) -> None:
     """New events of the account (of one handler with ``?handler_id=``) as JSON messages, as
-    their handlers' ``notification_policy`` asks."""
+    their handlers' ``notification_policy`` asks. Credentials come in the Authorization header
+    or, from browsers, as a subprotocol (:func:`serve_app.http.auth.websocket_authorization`)."""
     services = websocket.app.state.services
     try:
         account_id, handler_id = _ws_scope(websocket)
@@ -152,6 +153,7 @@ async def events_socket(websocket: WebSocket) -> None:
     # Listening for the other replicas' events before accepting: once the client is
     # connected, an event published anywhere reaches it.
     await services.fanout.start()
-    await websocket.accept()
+    offered = websocket.scope.get("subprotocols") or ()
+    await websocket.accept(subprotocol=WS_PROTOCOL if WS_PROTOCOL in offered else None)
     with services.notifier.subscription(account_id, handler_id) as subscription:
         await _send_until_closed(websocket, subscription)

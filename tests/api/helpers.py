@@ -1,7 +1,10 @@
-"""Assertions about LUNA responses shared by the API and end-to-end tests."""
+"""Assertions about LUNA responses shared by the API and end-to-end tests, and a WebSocket
+client of an ASGI app."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
 from serve_app.http.protocol import REQUEST_ID_PATTERN
@@ -46,3 +49,50 @@ def assert_luna_error(response, code: int, status: int) -> dict[str, Any]:
     assert body["error_code"] == code, body
     assert REQUEST_ID_PATTERN.match(response.headers["Luna-Request-Id"])
     return body
+
+
+class AsgiWebSocket:
+    """A WebSocket client of an ASGI app in this event loop (no server, no thread), so that
+    the app shares the test's database connections and notification hub."""
+
+    def __init__(
+        self,
+        app: Any,
+        query: str = "",
+        headers: dict[str, str] | None = None,
+        subprotocols: list[str] | None = None,
+    ) -> None:
+        self.scope = {
+            "type": "websocket",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "scheme": "ws",
+            "server": ("luna", 80),
+            "client": ("127.0.0.1", 50000),
+            "root_path": "",
+            "path": "/1/ws",
+            "raw_path": b"/1/ws",
+            "query_string": query.encode(),
+            "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
+            "subprotocols": list(subprotocols or []),
+            "state": {},
+        }
+        self.app = app
+        self.to_app: asyncio.Queue[dict] = asyncio.Queue()
+        self.from_app: asyncio.Queue[dict] = asyncio.Queue()
+        self.task: asyncio.Task | None = None
+
+    async def connect(self) -> dict:
+        """Open; the app's first answer (``websocket.accept`` or ``websocket.close``)."""
+        self.to_app.put_nowait({"type": "websocket.connect"})
+        self.task = asyncio.create_task(self.app(self.scope, self.to_app.get, self.from_app.put))
+        return await asyncio.wait_for(self.from_app.get(), 10)
+
+    async def receive_json(self, timeout_s: float = 10.0) -> dict:
+        message = await asyncio.wait_for(self.from_app.get(), timeout_s)
+        assert message["type"] == "websocket.send", message
+        return json.loads(message["text"])
+
+    async def close(self) -> None:
+        self.to_app.put_nowait({"type": "websocket.disconnect", "code": 1000})
+        await asyncio.wait_for(self.task, 10)

@@ -24,7 +24,7 @@ from serve_app.settings import ImageUrlSettings, LimitSettings, Settings
 from serve_app.storage import migrate
 from serve_app.storage.tables import Account, AccountToken
 from tests.api.conftest import make_services, postgres_url
-from tests.api.helpers import assert_luna_error
+from tests.api.helpers import AsgiWebSocket, assert_luna_error
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN, ADMIN_PASSWORD = "root@example.org", "admin-password-1"
@@ -383,3 +383,55 @@ async def test_urls_of_private_hosts_are_fetched_when_allowed(photo_bytes):
     async with server:
         [item] = await fetch(f"http://localhost:{port}/x.jpg", allow_private=True)
     assert item.error is None and item.data == data
+
+
+async def test_the_console_loads_without_credentials(http):
+    # The console's page and files carry no account data; it logs in with its own box, so a
+    # browser must not meet a 401 (and its login dialog) before the page is shown.
+    for path in ("/console", "/console/app.js"):
+        response = await http.get(path)
+        assert response.status_code == 200, path
+        assert "WWW-Authenticate" not in response.headers
+    assert_luna_error(await http.get("/console/missing.js"), 12013, 404)
+
+
+def subprotocol_credentials(header: str) -> str:
+    """The subprotocol a browser offers for an Authorization header on a WebSocket."""
+    return "luna.authorization." + base64.urlsafe_b64encode(header.encode()).decode().rstrip("=")
+
+
+async def test_websocket_credentials_come_in_the_header_or_as_a_subprotocol(http, secured):
+    account_id, login, password = await new_user(http)
+    issued = await http.post("/1/accounts/tokens", json={}, headers=basic(login, password))
+    token = issued.json()["token"]
+    app = create_app(secured)
+
+    async def subscribe(headers=None, subprotocols=None) -> tuple[AsgiWebSocket, dict]:
+        socket = AsgiWebSocket(app, headers=headers, subprotocols=subprotocols)
+        return socket, await socket.connect()
+
+    by_header, answer = await subscribe(headers=bearer(token))
+    assert answer["type"] == "websocket.accept" and answer.get("subprotocol") is None, answer
+    offered = ["luna", subprotocol_credentials(f"Bearer {token}")]
+    by_protocol, answer = await subscribe(subprotocols=offered)
+    # A browser fails the connection unless one of the offered protocols is accepted.
+    assert answer["type"] == "websocket.accept" and answer["subprotocol"] == "luna", answer
+    basic_offer = ["luna", subprotocol_credentials(basic(login, password)["Authorization"])]
+    by_basic, answer = await subscribe(subprotocols=basic_offer)
+    assert answer["type"] == "websocket.accept", answer
+    assert secured.notifier.subscribers(account_id) == 3
+    for socket in (by_header, by_protocol, by_basic):
+        await socket.close()
+
+    refused = [
+        {},  # authentication on: a subscriber without credentials
+        {"subprotocols": ["luna", subprotocol_credentials("Bearer " + "x" * 43)]},
+        {"subprotocols": ["luna", "luna.authorization.not*base64"]},
+        {"subprotocols": ["luna", subprotocol_credentials("Basic " + "bm9ib2R5Og==")]},
+    ]
+    for sent in refused:
+        socket, answer = await subscribe(**sent)
+        assert answer["type"] == "websocket.close" and answer["code"] == 1008, (sent, answer)
+        assert answer["reason"].startswith("11065:"), (sent, answer)
+        await asyncio.wait_for(socket.task, 10)
+    assert secured.notifier.subscribers(account_id) == 0

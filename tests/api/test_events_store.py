@@ -4,7 +4,6 @@ WebSocket; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -17,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from serve_app.app import create_app
 from serve_app.notifications import EventHub
 from serve_app.storage.events import EventWriter, NewEvent
-from tests.api.helpers import assert_luna_error
+from tests.api.helpers import AsgiWebSocket, assert_luna_error
 from tests.conftest import new_account
 
 HANDLER_A = "11111111-1111-4111-8111-111111111111"
@@ -310,47 +309,6 @@ def test_slow_subscriber_loses_its_oldest_messages_not_the_publisher():
     hub.unsubscribe(other)
     hub.unsubscribe(other)  # twice is harmless
     assert hub.subscribers("acc") == 0 and hub.publish("acc", "h1", {"n": 3}) == 0
-
-
-class AsgiWebSocket:
-    """A WebSocket client of an ASGI app in this event loop (no server, no thread), so that
-    the app shares the test's database connections and notification hub."""
-
-    def __init__(self, app, query: str = "", headers: dict[str, str] | None = None) -> None:
-        self.scope = {
-            "type": "websocket",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "scheme": "ws",
-            "server": ("luna", 80),
-            "client": ("127.0.0.1", 50000),
-            "root_path": "",
-            "path": "/1/ws",
-            "raw_path": b"/1/ws",
-            "query_string": query.encode(),
-            "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
-            "subprotocols": [],
-            "state": {},
-        }
-        self.app = app
-        self.to_app: asyncio.Queue[dict] = asyncio.Queue()
-        self.from_app: asyncio.Queue[dict] = asyncio.Queue()
-        self.task: asyncio.Task | None = None
-
-    async def connect(self) -> dict:
-        """Open; the app's first answer (``websocket.accept`` or ``websocket.close``)."""
-        self.to_app.put_nowait({"type": "websocket.connect"})
-        self.task = asyncio.create_task(self.app(self.scope, self.to_app.get, self.from_app.put))
-        return await asyncio.wait_for(self.from_app.get(), 10)
-
-    async def receive_json(self, timeout_s: float = 10.0) -> dict:
-        message = await asyncio.wait_for(self.from_app.get(), timeout_s)
-        assert message["type"] == "websocket.send", message
-        return json.loads(message["text"])
-
-    async def close(self) -> None:
-        self.to_app.put_nowait({"type": "websocket.disconnect", "code": 1000})
-        await asyncio.wait_for(self.task, 10)
 
 
 async def test_websocket_subscriber_gets_its_handlers_events_only(backend_services):

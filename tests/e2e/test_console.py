@@ -442,10 +442,8 @@ def test_with_auth_on_a_token_in_the_login_box_decides_the_account(driver, auth_
         # Another account's handler, which the camera's token must not show.
         assert http.post("/1/handlers", auth=ADMIN, json={"description": "admin's"}).is_success
 
-    # The page itself needs credentials with auth on: the browser answers the challenge
-    # with those of the address (what a user types into the browser's login prompt).
-    host = auth_service.removeprefix("http://")
-    console = Console(driver, f"http://{ADMIN[0]}:{ADMIN[1].replace(' ', '%20')}@{host}", "")
+    # The page loads without credentials (no browser login dialog): the login box logs in.
+    console = Console(driver, auth_service, "")
     driver.get(f"{console.base_url}/console#handlers")
     console.wait_for("#view-handlers")
     console.choose("#login-mode", "token")
@@ -461,3 +459,13 @@ def test_with_auth_on_a_token_in_the_login_box_decides_the_account(driver, auth_
     console.wait_for('[data-testid="handler-row"]', "camera's own")
     rows = console.find_all('[data-testid="handler-row"]')
     assert [r.text for r in rows if "admin's" in r.text] == []
+
+    # The live view subscribes with the token (offered as a WebSocket subprotocol, as a
+    # browser cannot set headers there) and hears the account's new event.
+    handler_id = handler.json()["handler_id"]
+    driver.execute_script("location.hash = arguments[0]", f"#events?handler={handler_id}")
+    console.wait_for("#live-state", "connected")
+    console.pick("event-image", "obama.jpg")
+    event_id = console.wait_for('[data-testid="event"]').get_attribute("data-event-id")
+    console.wait_for(f'[data-testid="live-event"][data-event-id="{event_id}"]')
+    assert console.js_errors() == []

@@ -1,7 +1,7 @@
 // Events: an image posted to a handler (POST /1/handlers/{id}/events) and the events it made,
 // drawn on the image; and the live view of the account's new events over WS /1/ws.
 
-import { authorization, eventsSocketUrl, get, post } from "../api.js";
+import { eventsSocketProtocols, eventsSocketUrl, get, post } from "../api.js";
 import { drawFaces } from "../draw.js";
 import { busy, fill, fmt, h, imagePicker, jsonDetails, loadImage, shortId } from "../ui.js";
 
@@ -77,13 +77,8 @@ export function render(root, params) {
 
   function connect() {
     disconnect();
-    if (authorization()) {
-      // A browser cannot put an Authorization header on a WebSocket: only credentials the
-      // browser itself holds for this site (its login prompt) go with it.
-      liveState.title = "the socket carries the browser's own credentials, not the login box's";
-    }
     const url = eventsSocketUrl(liveFilter.value);
-    socket = new WebSocket(url);
+    socket = new WebSocket(url, eventsSocketProtocols());
     liveState.textContent = "connecting";
     socket.onopen = () => {
       liveState.textContent = "connected";
