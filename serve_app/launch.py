@@ -3,8 +3,10 @@
 Usage::
 
     python -m serve_app.launch [--profile laptop|gpu|loadtest | --config FILE] [--host H] [--port P]
+                               [--direct-ingress]
 
-Host and port also come from ``LUNA_HOST`` / ``LUNA_PORT``. The config's relative paths are
+Host and port also come from ``LUNA_HOST`` / ``LUNA_PORT``; ``LUNA_DIRECT_INGRESS=1`` is
+``--direct-ingress`` (:func:`direct_ingress`). The config's relative paths are
 made absolute and the result is written beside the data (``<data_dir>/serve_config.run.yaml``),
 because Ray workers do not share the launcher's working directory.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +52,31 @@ def effective_config(config: dict[str, Any], host: str | None, port: int | None)
     return config
 
 
+# With direct ingress, Ray still starts its HTTP proxy on the head node: it moves this far
+# above the service's port, and ingress replicas listen on the port and the next ones.
+PROXY_PORT_OFFSET = 100
+INGRESS_PORTS = 16
+
+
+def direct_ingress(config: dict[str, Any], environ: MutableMapping[str, str]) -> dict[str, Any]:
+    """``config`` and ``environ`` for Ray Serve's throughput-optimized mode
+    (``RAY_SERVE_THROUGHPUT_OPTIMIZED``, Ray 2.5x, experimental): each ingress replica serves
+    HTTP itself on the configured port (a second replica on the same node on the next port,
+    up to ``INGRESS_PORTS``), which saves the proxy's hop; deployments call each other over
+    gRPC, user code runs on each replica's event loop, and the garbage collector is frozen
+    after start. Ray's proxy, which still balances across ingress replicas, moves to port +
+    ``PROXY_PORT_OFFSET`` (docs/performance.md has the measurements)."""
+    config = dict(config)
+    http = dict(config.get("http_options") or {})
+    port = int(http.get("port") or 8000)
+    http["port"] = port + PROXY_PORT_OFFSET
+    config["http_options"] = http
+    environ["RAY_SERVE_THROUGHPUT_OPTIMIZED"] = "1"
+    environ["RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT"] = str(port)
+    environ["RAY_SERVE_DIRECT_INGRESS_MAX_HTTP_PORT"] = str(port + INGRESS_PORTS - 1)
+    return config
+
+
 def max_body_bytes(config: dict[str, Any]) -> int:
     """The body limit of the config's application (its ``limits.max_body_bytes``)."""
     args = next(iter(config.get("applications") or [{}])).get("args") or {}
@@ -63,6 +91,12 @@ def main(argv: list[str] | None = None) -> int:
     choice.add_argument("--config", type=Path, help="a config file (default: the laptop profile)")
     parser.add_argument("--host", default=os.environ.get("LUNA_HOST"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("LUNA_PORT") or 0) or None)
+    parser.add_argument(
+        "--direct-ingress",
+        action="store_true",
+        default=os.environ.get("LUNA_DIRECT_INGRESS") == "1",
+        help="ingress replicas serve HTTP themselves, without Ray's proxy hop (experimental)",
+    )
     parser.add_argument("--no-provision", action="store_true", help="skip fetching model files")
     parser.add_argument(
         "--run-config", type=Path, default=None, help="where to write the effective config"
@@ -73,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["LUNA_DATA_DIR"] = str(data_dir)
     source = options.config or profile_path(options.profile or "laptop")
     config = effective_config(load_config(source), options.host, options.port)
+    listen = dict(config["http_options"])
+    if options.direct_ingress:
+        config = direct_ingress(config, os.environ)
     run_config = options.run_config or data_dir / "serve_config.run.yaml"
     run_config.parent.mkdir(parents=True, exist_ok=True)
     run_config.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -85,8 +122,11 @@ def main(argv: list[str] | None = None) -> int:
         "serve_app.http.protocol:proxy_middlewares"
     )
     os.environ["LUNA_MAX_BODY_BYTES"] = str(max_body_bytes(config))
-    http = config["http_options"]
-    print(f"starting Ray Serve on http://{http.get('host')}:{http.get('port')} ({run_config})")
+    where = f"http://{listen.get('host')}:{listen.get('port')}"
+    if options.direct_ingress:
+        proxy = config["http_options"]["port"]
+        where += f" (direct ingress; Ray's proxy on port {proxy})"
+    print(f"starting Ray Serve on {where} ({run_config})")
     serve = Path(sys.executable).with_name("serve")
     os.execv(str(serve), [str(serve), "run", str(run_config)])
     return 0  # not reached

@@ -76,6 +76,21 @@ def service_url(deployments):
 
 
 @pytest.fixture
+def direct_service(deployments):
+    """The laptop profile launched with ``--direct-ingress`` (``LUNA_DIRECT_INGRESS=1``): the
+    ingress replica serves HTTP itself; Ray's proxy is on port + 100. Gives the URL."""
+    return deployments.get(
+        "direct",
+        lambda run_dir: _serve(
+            run_dir,
+            ROOT / "serve_config.yaml",
+            deployments.models_dir,
+            {"LUNA_DIRECT_INGRESS": "1"},
+        ),
+    )
+
+
+@pytest.fixture
 def scaled_service(deployments):
     """The same application on PostgreSQL, with two matcher shards and authentication on,
     as a cluster runs it. Gives (url, database url, admin credentials)."""

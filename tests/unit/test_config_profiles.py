@@ -117,3 +117,18 @@ def test_loadtest_profile_autoscales_the_ingress_and_every_estimator_within_two_
         for d in deployments.values()
     )
     assert peak <= 2.0
+
+
+def test_direct_ingress_keeps_the_service_port_for_the_ingress_and_moves_the_proxy():
+    from serve_app.launch import direct_ingress, effective_config
+
+    config = effective_config(load_config(profile_path("laptop")), "127.0.0.1", 5090)
+    environ: dict[str, str] = {}
+    changed = direct_ingress(config, environ)
+    # Clients keep the URL: the ingress replica listens on 5090 itself (a second on 5091...).
+    assert environ["RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT"] == "5090"
+    assert int(environ["RAY_SERVE_DIRECT_INGRESS_MAX_HTTP_PORT"]) > 5090
+    assert environ["RAY_SERVE_THROUGHPUT_OPTIMIZED"] == "1"
+    assert changed["http_options"]["port"] == 5190
+    assert config["http_options"]["port"] == 5090  # the caller's config is left as it was
+    ServeDeploySchema.model_validate(changed)
