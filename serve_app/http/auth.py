@@ -39,7 +39,9 @@ ADMIN = "admin"
 ACCOUNT_TYPES = (USER, ADMIN)
 # Routes anyone may call: probes, documents and the console's static files carry no account
 # data (the console logs in with its own box, so its page must load without credentials).
-PUBLIC_PATHS = frozenset({"/version", "/healthcheck", "/1/healthcheck", "/console"})
+# The probes are also never refused by the overload bounds (serve_app/http/limits.py).
+PUBLIC_PATHS = frozenset({"/version", "/healthcheck", "/1/healthcheck"})
+# Folders: a prefix also covers the folder's own path (``/console`` as ``/console/``).
 PUBLIC_PREFIXES = ("/1/docs/", "/console/")
 PRINCIPAL_KEY = "luna_principal"
 # Browsers cannot set headers on a WebSocket, only offer subprotocols: a subscriber may offer
@@ -286,7 +288,7 @@ def websocket_authorization(scope: Scope) -> str | None:
 
 
 def _public(path: str) -> bool:
-    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+    return path in PUBLIC_PATHS or (path.rstrip("/") + "/").startswith(PUBLIC_PREFIXES)
 
 
 class AuthMiddleware:
