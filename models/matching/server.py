@@ -4,9 +4,12 @@ worker thread. The Ray deployment and the in-process matcher both wrap this clas
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import numpy as np
 
@@ -18,6 +21,7 @@ from models.matching.sharding import shard_of
 from models.matching.topk import configure_faiss
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PROGRESS_EVERY_S = 5.0
 
@@ -35,6 +39,15 @@ class ShardServer:
         if not 0 <= index < count:
             raise ValueError(f"shard index {index} is not within 0..{count - 1}")
         configure_faiss(config.threads, config.blas_threshold)
+        # OpenMP's thread count is per thread: a thread that never set it starts from
+        # OMP_NUM_THREADS, which Ray sets to 1 in its workers. The shard's work runs on
+        # threads that set it, or a served shard searched batches on one core.
+        self._executor = ThreadPoolExecutor(
+            2,
+            thread_name_prefix=f"shard{index}",
+            initializer=configure_faiss,
+            initargs=(config.threads, config.blas_threshold),
+        )
         self.config = config
         self.index = index
         self.count = count
@@ -45,6 +58,10 @@ class ShardServer:
         self._started = self._last_log = 0.0
         self._seen = self._indexed = 0
         self.batcher = BusyBatcher(self._search_now)
+
+    async def _in_thread(self, call: Callable[..., T], *args: object) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(call, *args))
 
     @property
     def ready(self) -> bool:
@@ -79,7 +96,7 @@ class ShardServer:
         assert self._touched is not None, "begin_load first"
         self._seen += len(page)
         mine = [r for r in page if self.owns(r.face_id) and r.face_id not in self._touched]
-        self._indexed += await asyncio.to_thread(self.shard.upsert, mine, False)
+        self._indexed += await self._in_thread(self.shard.upsert, mine, False)
         if time.monotonic() - self._last_log >= PROGRESS_EVERY_S:
             self._last_log = time.monotonic()
             log.info(
@@ -95,7 +112,7 @@ class ShardServer:
         """Build the IVF indexes the load calls for and start answering searches; returns
         how many rows were indexed."""
         try:
-            await asyncio.to_thread(self.shard.maintain)
+            await self._in_thread(self.shard.maintain)
         except BaseException as exc:
             self.fail_load(exc)
             raise
@@ -135,9 +152,9 @@ class ShardServer:
             self._touched.update(r.face_id for r in upserts)
             self._touched.update(removals)
         if removals:
-            await asyncio.to_thread(self.shard.remove, removals)
+            await self._in_thread(self.shard.remove, removals)
         if upserts:
-            await asyncio.to_thread(self.shard.upsert, upserts)
+            await self._in_thread(self.shard.upsert, upserts)
 
     async def search(
         self, account_id: str, queries: np.ndarray, filt: CandidateFilter, limit: int
@@ -150,4 +167,4 @@ class ShardServer:
     async def _search_now(
         self, account_id: str, queries: np.ndarray, filt: CandidateFilter, limit: int
     ) -> list[list[Hit]]:
-        return await asyncio.to_thread(self.shard.search, account_id, queries, filt, limit)
+        return await self._in_thread(self.shard.search, account_id, queries, filt, limit)

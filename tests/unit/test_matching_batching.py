@@ -126,3 +126,25 @@ async def test_the_ingress_sends_concurrent_searches_to_a_deployed_shard_in_few_
         assert [rows for _, rows, _ in index.passes] == [10]
     for v, per_shard in enumerate(answers):
         assert per_shard[0] == per_shard[1] == [[(f"a:{v}:0",), (f"a:{v}:1",)]]
+
+
+def test_a_shard_searches_with_its_threads_where_the_environment_says_one():
+    """Ray starts its workers with OMP_NUM_THREADS=1; OpenMP's thread count is per thread,
+    so a shard whose searches ran on fresh threads scanned batches on one core there."""
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "import asyncio, faiss\n"
+        "from models.matching import IndexConfig, ShardServer\n"
+        "async def main():\n"
+        "    server = ShardServer(IndexConfig(descriptor_version=1, dims=8, threads=2))\n"
+        "    print(await server._in_thread(faiss.omp_get_max_threads))\n"
+        "asyncio.run(main())\n"
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "2"
