@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,16 +48,23 @@ class Estimator:
 
     def reconfigure(self, user_config: dict[str, Any]) -> None:
         """Batch size and wait from the deployment's user_config."""
-        self.max_batch_size = configure_batching(self.infer, user_config)
+        self.max_batch_size = configure_batching(self._infer_batch, user_config)
+
+    async def infer(self, items: list[Any]) -> Answer:
+        """One call's results, one per item, with the time the call waited in this replica
+        for its batch to start (clock-safe: both ends are read here)."""
+        arrived = time.perf_counter()
+        answer = await self._infer_batch(items)
+        return replace(answer, queue_s=max(0.0, answer.started - arrived))
 
     @serve.batch(
         max_batch_size=DEFAULT_MAX_BATCH_SIZE,
         batch_wait_timeout_s=DEFAULT_BATCH_WAIT_S,
         batch_size_fn=count_items,
     )
-    async def infer(self, calls: list[list[Any]]) -> list[Answer]:
-        """Results per call, one per item; the model sees the items of all calls at once.
-        The thread keeps the replica's loop free to queue the next batch."""
+    async def _infer_batch(self, calls: list[list[Any]]) -> list[Answer]:
+        """Results per call; the model sees the items of all calls at once. The thread
+        keeps the replica's loop free to queue the next batch."""
         answers = await asyncio.to_thread(run_grouped, self.adapter.infer, calls)
         items, task = count_items(calls), self.adapter.task
         if answers:
@@ -73,11 +80,14 @@ class Estimator:
 
 @dataclass(frozen=True)
 class Answer:
-    """One call's results, with the time the model took on the batch they were part of:
-    the caller reports it beside its own wait (Server-Timing), so the cost of the hop shows."""
+    """One call's results, with the time the model took on the batch they were part of and
+    the time the call queued in the replica before it: the caller reports both beside its
+    own wait (Server-Timing), so what is left of the hop is transport."""
 
     results: list[Any]
     model_s: float
+    started: float = 0.0  # the batch's start, perf_counter of the replica
+    queue_s: float = 0.0
 
 
 def run_grouped(infer: Any, calls: list[list[Any]]) -> list[Answer]:
@@ -88,7 +98,7 @@ def run_grouped(infer: Any, calls: list[list[Any]]) -> list[Answer]:
     model_s = time.perf_counter() - start_s
     grouped, start = [], 0
     for call in calls:
-        grouped.append(Answer(results[start : start + len(call)], model_s))
+        grouped.append(Answer(results[start : start + len(call)], model_s, start_s))
         start += len(call)
     return grouped
 

@@ -77,8 +77,10 @@ class Deployed(Transport):
         size = await self._call_size()
         calls = [prepared[i : i + size] for i in range(0, len(prepared), size)]
         answers = await asyncio.gather(*(self.handle.infer.remote(call) for call in calls))
-        # The model's own time; the estimator's stage minus this is the hop (and queueing).
+        # The model's own time and the wait for it in the replica; the estimator's stage
+        # minus both is the transport there and back (and preparing the items here).
         record(f"{adapter.task}.model", max(answer.model_s for answer in answers))
+        record(f"{adapter.task}.queue", max(answer.queue_s for answer in answers))
         return [result for answer in answers for result in answer.results]
 
     async def health(self, adapter: Adapter) -> None:

@@ -49,10 +49,12 @@ async def test_every_estimator_deployment_answers_through_ray(client, photo_byte
         headers={"Content-Type": "image/jpeg"},
     )
     assert response.status_code == 200, response.text
-    # Each deployment's own model time comes back beside its hop, so the hop's cost shows.
+    # Each deployment's own model time and the call's wait in the replica come back beside
+    # the hop, so what the transport costs shows.
     stages = parse(response.headers["server-timing"])
     for task in ("face_detector", "body_detector", "emotions", "mask", "mouth"):
         assert 0 < stages[f"{task}.model"] <= stages[task]
+        assert 0 <= stages[f"{task}.queue"] < stages[task] - stages[f"{task}.model"]
     people = response.json()["images_estimations"][0]["estimations"]
     paired = [p for p in people if "face" in p and "body" in p]
     assert len(paired) == 2
