@@ -9,12 +9,20 @@ warp batch (37 kB, inline in the call) and a detector's letterbox (1.2 MB, throu
 store), back to back and after the caller was idle for 30 ms (as at concurrency 1, where each
 deployment idles while the others work). ``send`` is the caller's call to the replica's
 method entry (both clocks of one machine), ``round trip`` the whole call.
+
+First, without Ray: the same Python work (JSON and pickle, about 1 ms) back to back and
+after the same idle spell, in this process. Where that slows down after idle (cold caches,
+a host that clocks idle cores down), every stage of a pipeline whose parts take turns slows
+down with it, the model runs in the deployments included; a bare loop that never idles
+does not pay it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import pickle
 import time
 
 import numpy as np
@@ -48,11 +56,26 @@ class _Caller:
         return rows[5:]  # the first calls set up connections
 
 
+def _python_work_ms(gap_s: float, runs: int = 60) -> float:
+    """p50 ms of a fixed piece of Python work, each run after ``gap_s`` of sleep."""
+    data = json.dumps({"rows": [{f"k{i}": list(range(20)), "s": "x" * 50} for i in range(200)]})
+    times = []
+    for _ in range(runs):
+        time.sleep(gap_s)
+        start = time.perf_counter()
+        for _ in range(2):
+            pickle.loads(pickle.dumps(json.loads(data)))
+        times.append(time.perf_counter() - start)
+    return float(np.median(times[5:]) * 1e3)
+
+
 def main() -> None:
     """Print send and round-trip percentiles per handle kind, argument size and idle gap."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=100)
     options = parser.parse_args()
+    hot, cold = _python_work_ms(0.0), _python_work_ms(0.03)
+    print(f"python work, no Ray: {hot:.2f} ms back to back, {cold:.2f} ms after 30 ms idle\n")
     ray.init(include_dashboard=False, logging_level="ERROR")
     actor = ray.remote(num_cpus=0)(_Replica).remote()
     deployment = serve.deployment(_Replica, name="Replica", max_ongoing_requests=64)
