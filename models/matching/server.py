@@ -38,6 +38,7 @@ class ShardServer:
     def __init__(self, config: IndexConfig, index: int = 0, count: int = 1) -> None:
         if not 0 <= index < count:
             raise ValueError(f"shard index {index} is not within 0..{count - 1}")
+        # For this thread too: a caller may search ``self.shard`` directly (the benchmarks).
         configure_faiss(config.threads, config.blas_threshold)
         # OpenMP's thread count is per thread: a thread that never set it starts from
         # OMP_NUM_THREADS, which Ray sets to 1 in its workers. The shard's work runs on
