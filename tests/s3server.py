@@ -3,23 +3,17 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from dataclasses import dataclass
 
+from tests.ports import free_port
+
 # moto accepts any credentials; these are passed so the client never looks for real ones.
 ACCESS_KEY_ID = "luna-test-key"
 SECRET_ACCESS_KEY = "luna-test-secret-value"
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass

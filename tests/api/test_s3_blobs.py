@@ -17,7 +17,8 @@ from tests.api.conftest import make_services
 from tests.api.helpers import assert_luna_error
 from tests.api.test_handler_events import create, events_of
 from tests.conftest import new_account
-from tests.s3server import S3Server, blob_args, free_port, start_s3_server
+from tests.ports import free_port
+from tests.s3server import S3Server, blob_args, start_s3_server
 
 JPEG = {"Content-Type": "image/jpeg"}
 MISSING = "00000000-0000-4000-8000-000000000000"

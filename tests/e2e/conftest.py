@@ -8,9 +8,9 @@ once per test session (Ray costs ~15 s to start), and stopped with the session.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,16 +21,11 @@ import pytest
 import yaml
 
 from tests.conftest import ACCOUNT
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 240
 ADMIN_LOGIN, ADMIN_PASSWORD = "e2e-admin@example.org", "an e2e admin password"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Deployments:
@@ -126,7 +121,7 @@ def scaled_service(deployments):
 def _serve(run_dir: Path, config: Path, models_dir: Path, extra_env: dict[str, str]):
     """Start ``serve run`` of ``config`` through the launcher on a free port; yield its URL
     once healthy; stop it (and its local Ray) afterwards."""
-    port = _free_port()
+    port = free_port()
     run_config = run_dir / "serve_config.run.yaml"
     log_path = run_dir / "serve.log"
     # Models from the repository, database and samples in a folder of this run.
@@ -183,12 +178,28 @@ def _stop(process: subprocess.Popen) -> None:
     # serve run shuts Serve and its local Ray down on SIGINT.
     for sig, wait in ((signal.SIGINT, 60), (signal.SIGTERM, 20), (signal.SIGKILL, 10)):
         if process.poll() is not None:
-            return
+            break
         os.killpg(process.pid, sig)
         try:
             process.wait(wait)
         except subprocess.TimeoutExpired:
             continue
+    _wait_group_gone(process.pid)
+
+
+def _wait_group_gone(group: int, timeout_s: float = 30) -> None:
+    """Wait for the rest of a process group (the GCS, raylet and agents `serve run` started)
+    to exit after its leader, then kill what is left: the next deployment's `ray start` gives
+    its raylet only 30 s to register, which a machine still busy stopping this one can miss."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGKILL)
 
 
 @pytest.fixture

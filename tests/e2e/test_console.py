@@ -14,7 +14,6 @@ import io
 import os
 import re
 import shutil
-import socket
 import tempfile
 import threading
 import time
@@ -28,6 +27,7 @@ from PIL import Image
 
 from tests.conftest import new_account
 from tests.data.fetch import photo_dir
+from tests.ports import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -392,12 +392,6 @@ def test_login_box_shows_luna_errors_readably(console):
 ADMIN = ("console-admin", "a console admin password")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def auth_service(models_dir, tmp_path) -> Iterator[str]:
     """The app with authentication on and ``ADMIN`` as its first admin, served by uvicorn."""
@@ -409,7 +403,7 @@ def auth_service(models_dir, tmp_path) -> Iterator[str]:
 
     auth = {"enabled": True, "admin_login": ADMIN[0], "admin_password": ADMIN[1]}
     app = create_app(make_services(models_dir, tmp_path, auth=auth))
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

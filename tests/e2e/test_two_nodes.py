@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +38,8 @@ import yaml
 
 from serve_app.launch import effective_config, max_body_bytes
 from tests.conftest import new_account
-from tests.e2e.conftest import ROOT, _free_port
+from tests.e2e.conftest import ROOT
+from tests.ports import free_ports
 
 pytestmark = pytest.mark.e2e
 
@@ -50,6 +52,12 @@ ESTIMATOR_RESOURCE = "luna_estimators"
 # serve_config.yaml, the ingress and matcher 0.4; the machine itself may have two cores.
 HEAD_CPUS, WORKER_CPUS = 1, 2
 START_TIMEOUT_S = 300
+# `ray start` gives a raylet 30 s to register with the GCS (a constant of Ray's); on a busy
+# two-core machine that has run out once in many runs. A second try, on fresh ports and
+# directories, tells such a start apart from a placement that cannot work.
+START_ATTEMPTS = 2
+NODE_PORTS = 6  # per node, below; the head takes one more, for Ray's client server
+WORKER_PORTS = {"head": 20000, "worker": 20500}  # each node's 500 worker ports start here
 JPEG = {"Content-Type": "image/jpeg"}
 BIN = Path(sys.executable).parent  # ray and serve of this virtual environment
 # Every process of the cluster inherits this variable: teardown finds them by it.
@@ -85,10 +93,12 @@ def node_commands(
 ) -> dict[str, list[str]]:
     """The ``ray start`` commands of the head and the worker: each with the CPUs and custom
     resource of its role, its own ports and temporary directory, so that both coexist on one
-    machine (two raylets would otherwise clash on the default ports)."""
+    machine (two raylets would otherwise clash on the default ports). ``ports`` gives each
+    role ``NODE_PORTS`` ports and the head one more, for Ray's client server."""
 
     def own_ports(role: str) -> list[str]:
-        node_manager, object_manager, metrics, agent, agent_grpc, runtime_env, low = ports[role]
+        node_manager, object_manager, metrics, agent, agent_grpc, runtime_env = ports[role][:6]
+        low = WORKER_PORTS[role]
         return [
             f"--node-manager-port={node_manager}",
             f"--object-manager-port={object_manager}",
@@ -112,7 +122,7 @@ def node_commands(
             str(BIN / "ray"), "start", "--head", f"--port={head_port}",
             f"--num-cpus={HEAD_CPUS}", f"--resources={json.dumps({HEAD_RESOURCE: 100})}",
             "--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard_port}",
-            f"--ray-client-server-port={_free_port()}", f"--temp-dir={temp_dir / 'head'}",
+            f"--ray-client-server-port={ports['head'][6]}", f"--temp-dir={temp_dir / 'head'}",
             *common, *own_ports("head"),
         ],
         "worker": [
@@ -162,12 +172,44 @@ class TwoNodes:
 
 def start_two_nodes(run_dir: Path, models_dir: Path) -> Iterator[TwoNodes]:
     """Start the head, then the worker, deploy the placed config with ``serve deploy``, yield
-    once the application runs and answers its health check; stop every process afterwards."""
+    once the application runs and answers its health check; stop every process afterwards.
+    A cluster whose nodes do not start is stopped and started afresh once (``START_ATTEMPTS``);
+    the first try's logs are then reported as a warning."""
+    failures: list[str] = []
+    for attempt in range(1, START_ATTEMPTS + 1):
+        attempt_dir = run_dir / f"attempt-{attempt}"
+        attempt_dir.mkdir()
+        cluster, marker, temp_dir, commands = _prepare(attempt_dir, models_dir)
+        began, deployed = time.monotonic(), False
+        try:
+            failure = _start_nodes(cluster, commands, attempt_dir, temp_dir)
+            if failure is not None:
+                failures.append(f"try {attempt}: {failure}")
+                continue
+            deployed = True
+            _deploy(cluster, attempt_dir / "serve_config.two_nodes.yaml")
+            cluster.started_s = time.monotonic() - began
+            print(f"two-node cluster up in {cluster.started_s:.1f} s (try {attempt})")
+            if failures:
+                earlier = "\n".join(failures)
+                warnings.warn(f"two-node cluster up on try {attempt}, after:\n{earlier}",
+                              stacklevel=1)  # fmt: skip
+            yield cluster
+            return
+        finally:
+            _teardown(cluster, marker, temp_dir, deployed)
+    pytest.fail("\n".join(failures))
+
+
+def _prepare(run_dir: Path, models_dir: Path) -> tuple[TwoNodes, str, Path, dict[str, list[str]]]:
+    """A cluster not yet started: its config (written to ``run_dir``), environment, ports,
+    temporary directory and ``ray start`` commands; also the marker its processes carry."""
     # Unix socket paths under the session directory must stay under ~107 bytes: a short
     # directory of our own rather than pytest's deep temporary path.
     temp_dir = Path(tempfile.mkdtemp(prefix="luna2n-", dir="/tmp"))
     marker = temp_dir.name
-    head_port, dashboard_port, http_port = _free_port(), _free_port(), _free_port()
+    head_port, dashboard_port, http_port, *node_ports = free_ports(3 + 2 * NODE_PORTS + 1)
+    ports = {"head": node_ports[NODE_PORTS:], "worker": node_ports[:NODE_PORTS]}
     base = yaml.safe_load((ROOT / "serve_config.yaml").read_text())
     base["applications"][0]["args"]["data_dir"] = str(run_dir / "data")
     base["applications"][0]["args"]["models_dir"] = str(models_dir)
@@ -193,32 +235,47 @@ def start_two_nodes(run_dir: Path, models_dir: Path) -> Iterator[TwoNodes]:
     env.pop("RAY_ADDRESS", None)
     dashboard = f"http://127.0.0.1:{dashboard_port}"
     cluster = TwoNodes(f"http://127.0.0.1:{http_port}", dashboard, env, config)
-    ports = {role: [_free_port() for _ in range(6)] for role in ("head", "worker")}
-    ports["head"].append(20000)
-    ports["worker"].append(20500)
-    commands = node_commands(head_port, dashboard_port, temp_dir, ports)
-    began = time.monotonic()
+    return cluster, marker, temp_dir, node_commands(head_port, dashboard_port, temp_dir, ports)
+
+
+def _start_nodes(
+    cluster: TwoNodes, commands: dict[str, list[str]], run_dir: Path, temp_dir: Path
+) -> str | None:
+    """Start both nodes and wait for them to be alive; None, or why they did not start (with
+    the ends of that node's GCS and raylet logs, which the teardown removes)."""
+    for role in ("head", "worker"):
+        log = run_dir / f"ray-start-{role}.log"
+        cluster.logs.append(log)
+        with open(log, "w") as out:
+            done = subprocess.run(
+                commands[role], env=cluster.env, stdout=out, stderr=subprocess.STDOUT,
+                timeout=180, check=False,
+            )  # fmt: skip
+        if done.returncode != 0:
+            return f"ray start ({role}) failed:\n{log.read_text()[-3000:]}{_ray_logs(temp_dir)}"
     try:
-        for role in ("head", "worker"):
-            log = run_dir / f"ray-start-{role}.log"
-            cluster.logs.append(log)
-            with open(log, "w") as out:
-                done = subprocess.run(
-                    commands[role], env=env, stdout=out, stderr=subprocess.STDOUT,
-                    timeout=180, check=False,
-                )  # fmt: skip
-            if done.returncode != 0:
-                pytest.fail(f"ray start ({role}) failed:\n{log.read_text()[-4000:]}")
         _wait(lambda: len([n for n in cluster.listed("nodes") if n["state"] == "ALIVE"]) == 2,
               "two alive nodes", 60)  # fmt: skip
-        cluster.ray("serve", "deploy", str(config_path), "--address", dashboard, timeout=120)
-        _wait(lambda: _application_running(cluster), "the application RUNNING", START_TIMEOUT_S)
-        _wait(lambda: _healthy(cluster.url), "a healthy service", 60)
-        cluster.started_s = time.monotonic() - began
-        print(f"two-node cluster up in {cluster.started_s:.1f} s")
-        yield cluster
-    finally:
-        _teardown(cluster, marker, temp_dir)
+    except pytest.fail.Exception as error:
+        return f"{error}{_ray_logs(temp_dir)}"
+    return None
+
+
+def _deploy(cluster: TwoNodes, config_path: Path) -> None:
+    """``serve deploy`` the placed config; return once the application runs and is healthy."""
+    cluster.ray("serve", "deploy", str(config_path), "--address", cluster.dashboard, timeout=120)
+    _wait(lambda: _application_running(cluster), "the application RUNNING", START_TIMEOUT_S)
+    _wait(lambda: _healthy(cluster.url), "a healthy service", 60)
+
+
+def _ray_logs(temp_dir: Path, tail: int = 1500) -> str:
+    """The ends of the GCS's and raylets' logs of a cluster under ``temp_dir``."""
+    parts = []
+    for path in sorted(temp_dir.glob("*/session_latest/logs/*")):
+        if path.name.startswith(("gcs_server.", "raylet.")) and path.stat().st_size:
+            text = path.read_text(errors="replace")[-tail:]
+            parts.append(f"\n--- {path.relative_to(temp_dir)}:\n{text}")
+    return "".join(parts)
 
 
 def _wait(ready, what: str, timeout_s: float) -> None:
@@ -262,12 +319,13 @@ def marked_processes(marker: str) -> list[int]:
     return found
 
 
-def _teardown(cluster: TwoNodes, marker: str, temp_dir: Path) -> None:
+def _teardown(cluster: TwoNodes, marker: str, temp_dir: Path, deployed: bool) -> None:
     # Serve first, so that replicas exit through their own shutdown; then the cluster's
     # processes by id (never `ray stop`: it ends every Ray process of the machine by name).
     began = time.monotonic()
-    with contextlib.suppress(AssertionError, subprocess.TimeoutExpired):
-        cluster.ray("serve", "shutdown", "--yes", "--address", cluster.dashboard, timeout=60)
+    if deployed:
+        with contextlib.suppress(AssertionError, subprocess.TimeoutExpired):
+            cluster.ray("serve", "shutdown", "--yes", "--address", cluster.dashboard, timeout=60)
     for sig, wait_s in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
         for pid in marked_processes(marker):
             with contextlib.suppress(ProcessLookupError):
