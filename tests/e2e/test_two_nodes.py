@@ -97,7 +97,8 @@ def node_commands(
     role ``NODE_PORTS`` ports and the head one more, for Ray's client server."""
 
     def own_ports(role: str) -> list[str]:
-        node_manager, object_manager, metrics, agent, agent_grpc, runtime_env = ports[role][:6]
+        own = ports[role][:NODE_PORTS]
+        node_manager, object_manager, metrics, agent, agent_grpc, runtime_env = own
         low = WORKER_PORTS[role]
         return [
             f"--node-manager-port={node_manager}",
@@ -122,7 +123,8 @@ def node_commands(
             str(BIN / "ray"), "start", "--head", f"--port={head_port}",
             f"--num-cpus={HEAD_CPUS}", f"--resources={json.dumps({HEAD_RESOURCE: 100})}",
             "--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard_port}",
-            f"--ray-client-server-port={ports['head'][6]}", f"--temp-dir={temp_dir / 'head'}",
+            f"--ray-client-server-port={ports['head'][NODE_PORTS]}",
+            f"--temp-dir={temp_dir / 'head'}",
             *common, *own_ports("head"),
         ],
         "worker": [
